@@ -1,0 +1,38 @@
+/**
+ * nicepay-nico: verify NICEPAY's SNAP access-token request for the Inquiry Convenience
+ * Store (NICO) product, and answer it. Pure functions, no I/O, any JavaScript runtime.
+ *
+ * @packageDocumentation
+ */
+export { SnapError, SNAP_ERROR_TABLE, isSnapError } from './errors.js';
+export type { SnapErrorCode, SnapErrorInit, SnapErrorMapping } from './errors.js';
+
+export {
+  ACCESS_TOKEN_SERVICE_CODE,
+  SNAP_RESPONSE_CODES,
+  parseResponseCode,
+  snapResponse,
+  snapResponseCode,
+} from './response-codes.js';
+export type { ParsedResponseCode, SnapResponseBody, SnapResponseCodeEntry, SnapResponseInit } from './response-codes.js';
+
+export { importPrivateKey, importPublicKey, KeyImportError } from './crypto/keys.js';
+export type { KeyImportErrorCode, KeyImportOptions, KeyInput, RsaPrivateKey, RsaPublicKey } from './crypto/keys.js';
+export { signStringToSign, verifySignature } from './crypto/rsa.js';
+export { timingSafeEqual } from './crypto/bytes.js';
+
+export { buildStringToSign } from './protocol/string-to-sign.js';
+export { formatTimestamp, parseTimestamp } from './protocol/timestamp.js';
+export type { ParsedTimestamp } from './protocol/timestamp.js';
+export { createTokenResponse, MAX_ACCESS_TOKEN_LENGTH } from './protocol/token-response.js';
+export type { AccessTokenResponse, TokenResponseInit } from './protocol/token-response.js';
+export { DEFAULT_MAX_BODY_BYTES } from './protocol/body.js';
+export type { RawBody } from './protocol/body.js';
+export type { HeadersInput } from './protocol/headers.js';
+export { createAccessTokenVerifier, verifyAccessTokenRequest } from './protocol/access-token-request.js';
+export type {
+  AccessTokenRequest,
+  AccessTokenVerifyOptions,
+  ClientKeys,
+  VerifiedAccessTokenRequest,
+} from './protocol/access-token-request.js';

@@ -1,0 +1,236 @@
+/**
+ * Verification of NICEPAY's `POST /api/v1.0/access-token/b2b` request (service code 73).
+ * @module
+ */
+import { kindOf } from '../crypto/bytes.js';
+import { type KeyImportOptions, type KeyInput, type RsaPublicKey, toPublicKey } from '../crypto/keys.js';
+import { verifySignature } from '../crypto/rsa.js';
+import { SnapError } from '../errors.js';
+import { checkRawBody, DEFAULT_MAX_BODY_BYTES, parseJsonObject, type RawBody } from './body.js';
+import { readHeaders, requireHeader, requireJsonContentType, type HeadersInput } from './headers.js';
+import { buildStringToSign } from './string-to-sign.js';
+import { parseTimestampField, type ParsedTimestamp } from './timestamp.js';
+
+/** The request as the verification needs it. */
+export interface AccessTokenRequest {
+  /** Request headers (names in any case). */
+  readonly headers: HeadersInput;
+  /** The raw body as received: never a parsed object. */
+  readonly body: RawBody;
+}
+
+/** NICEPAY public keys by client key (`X-CLIENT-KEY`, the merchant id NICEPAY uses). */
+export type ClientKeys = Readonly<Record<string, RsaPublicKey | KeyInput>>;
+
+/** Options of {@link verifyAccessTokenRequest}. */
+export interface AccessTokenVerifyOptions extends KeyImportOptions {
+  /**
+   * Each accepted `X-CLIENT-KEY` with the NICEPAY public key that verifies its requests,
+   * e.g. `{ IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY }`. Keys may be imported keys or any
+   * input of {@link importPublicKey}; they are imported once and cached per `clients` object.
+   */
+  readonly clients: ClientKeys;
+  /**
+   * Allowed difference between `X-TIMESTAMP` and the server clock, in seconds, both ways.
+   * Default 300. `0` means exact, never "skip".
+   */
+  readonly clockSkewSeconds?: number;
+  /** The server clock: epoch milliseconds or a `Date`. Default: `Date.now()`. */
+  readonly now?: number | Date;
+  /** Largest body accepted, in bytes. Default 16 KiB. */
+  readonly maxBodyBytes?: number;
+  /** Require `additionalInfo` in the body (NICEPAY's table marks it mandatory; SNAP, optional). Default `false`. */
+  readonly requireAdditionalInfo?: boolean;
+}
+
+/** What {@link verifyAccessTokenRequest} verified. */
+export interface VerifiedAccessTokenRequest {
+  /** The verified `X-CLIENT-KEY`. */
+  readonly clientKey: string;
+  /** The parsed `X-TIMESTAMP` (its `text` is the header as received). */
+  readonly timestamp: ParsedTimestamp;
+  /** `X-SIGNATURE` as received (not secret; useful as a replay-cache key). */
+  readonly signature: string;
+  /** The public key that verified it. */
+  readonly publicKey: RsaPublicKey;
+  /** The body's fields. */
+  readonly body: {
+    readonly grantType: 'client_credentials';
+    readonly additionalInfo: Readonly<Record<string, unknown>>;
+  };
+}
+
+const FN = 'verifyAccessTokenRequest';
+const DEFAULT_CLOCK_SKEW_SECONDS = 300;
+const MAX_CLIENT_KEY_LENGTH = 128;
+const CLIENT_KEY_PATTERN = /^[\x21-\x7e]+$/; // visible ASCII; "|" and "," are refused separately
+
+interface KeyCache {
+  readonly minModulusBits: number | undefined;
+  readonly keys: Map<string, { readonly input: unknown; readonly key: RsaPublicKey }>;
+}
+const keyCaches = new WeakMap<object, KeyCache>();
+
+/** The imported key of `clientKey`, importing it once per `clients` object. */
+function lookupKey(clients: ClientKeys, clientKey: string, importOptions: KeyImportOptions): RsaPublicKey | undefined {
+  if (!Object.prototype.hasOwnProperty.call(clients, clientKey)) return undefined;
+  const input = clients[clientKey];
+  if (input === undefined) return undefined;
+  let cache = keyCaches.get(clients);
+  if (!cache || cache.minModulusBits !== importOptions.minModulusBits) {
+    cache = { minModulusBits: importOptions.minModulusBits, keys: new Map() };
+    keyCaches.set(clients, cache);
+  }
+  const cached = cache.keys.get(clientKey);
+  if (cached && cached.input === input) return cached.key;
+  const key = toPublicKey(input, importOptions, FN);
+  cache.keys.set(clientKey, { input, key });
+  return key;
+}
+
+function checkOptions(options: AccessTokenVerifyOptions): { skewMs: number; nowMs: number; maxBodyBytes: number; importOptions: KeyImportOptions } {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${FN}: options must be an object with clients`);
+  const { clients } = options;
+  if (typeof clients !== 'object' || clients === null || Array.isArray(clients)) {
+    throw new TypeError(`${FN}: options.clients must be an object mapping X-CLIENT-KEY to NICEPAY's public key, got ${kindOf(clients)}`);
+  }
+  const skew = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
+  if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0) {
+    throw new TypeError(`${FN}: options.clockSkewSeconds must be a non-negative number of seconds, got ${String(skew)}`);
+  }
+  const now = options.now === undefined ? Date.now() : options.now instanceof Date ? options.now.getTime() : options.now;
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    throw new TypeError(`${FN}: options.now must be epoch milliseconds or a valid Date`);
+  }
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) {
+    throw new TypeError(`${FN}: options.maxBodyBytes must be a positive integer`);
+  }
+  const importOptions = options.minModulusBits === undefined ? {} : { minModulusBits: options.minModulusBits };
+  return { skewMs: skew * 1000, nowMs: now, maxBodyBytes, importOptions };
+}
+
+/**
+ * Verify NICEPAY's access-token request, completely: headers (`Content-Type`,
+ * `X-TIMESTAMP`, `X-CLIENT-KEY`, `X-SIGNATURE`), the body, the client key, the timestamp's
+ * freshness and the signature over `X-CLIENT-KEY|X-TIMESTAMP`.
+ *
+ * Checks run cheapest first: header presence and format, body, client key, clock window,
+ * then the RSA signature.
+ *
+ * @returns what was verified.
+ * @throws {SnapError} with the SNAP answer of the first failure:
+ * - missing header or body field: `400 / 4007302 Invalid Mandatory Field {name}`;
+ * - malformed one (timestamp, `grantType` not `client_credentials`, `additionalInfo` not an
+ *   object, a header given twice, `Content-Type` not JSON): `400 / 4007301 Invalid Field Format {name}`;
+ * - body not a JSON object, or over `maxBodyBytes`: `400 / 4007300 Bad Request`;
+ * - unknown client key, timestamp outside the window, signature that does not verify:
+ *   `401 / 4017300 Unauthorized. [reason]`.
+ * @throws {TypeError} for the caller's mistakes: a parsed body instead of the raw one,
+ * bad options, a configured key that cannot be imported ({@link KeyImportError}).
+ *
+ * @example
+ * ```ts
+ * const verified = verifyAccessTokenRequest(
+ *   { headers: req.headers, body: rawBody },
+ *   { clients: { IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY! } },
+ * );
+ * verified.clientKey; // "IONPAYTEST"
+ * ```
+ */
+export function verifyAccessTokenRequest(request: AccessTokenRequest, options: AccessTokenVerifyOptions): VerifiedAccessTokenRequest {
+  const { skewMs, nowMs, maxBodyBytes, importOptions } = checkOptions(options);
+  if (typeof request !== 'object' || request === null) throw new TypeError(`${FN}: request must be { headers, body }`);
+  checkRawBody(request.body, FN);
+  const headers = readHeaders(request.headers, FN);
+
+  // 1. Presence and format of the headers.
+  requireJsonContentType(headers);
+  const timestampText = requireHeader(headers, 'X-TIMESTAMP');
+  const clientKey = requireHeader(headers, 'X-CLIENT-KEY');
+  const signature = requireHeader(headers, 'X-SIGNATURE');
+  const timestamp = parseTimestampField(timestampText, 'X-TIMESTAMP');
+  if (clientKey.length > MAX_CLIENT_KEY_LENGTH || !CLIENT_KEY_PATTERN.test(clientKey) || clientKey.includes('|')) {
+    throw new SnapError('INVALID_FIELD_FORMAT', {
+      field: 'X-CLIENT-KEY',
+      detail: `X-CLIENT-KEY must be 1-${MAX_CLIENT_KEY_LENGTH} visible ASCII characters without "|"`,
+    });
+  }
+
+  // 2. The body.
+  const body = parseJsonObject(request.body, maxBodyBytes);
+  const grantType = body.grantType;
+  if (grantType === undefined || grantType === null || grantType === '') {
+    throw new SnapError('MISSING_MANDATORY_FIELD', { field: 'grantType', detail: 'body field grantType is missing' });
+  }
+  if (grantType !== 'client_credentials') {
+    throw new SnapError('INVALID_FIELD_FORMAT', { field: 'grantType', detail: 'body field grantType must be "client_credentials"' });
+  }
+  const additionalInfo = body.additionalInfo;
+  if (additionalInfo === undefined && options.requireAdditionalInfo === true) {
+    throw new SnapError('MISSING_MANDATORY_FIELD', { field: 'additionalInfo', detail: 'body field additionalInfo is missing' });
+  }
+  if (additionalInfo !== undefined && (typeof additionalInfo !== 'object' || additionalInfo === null || Array.isArray(additionalInfo))) {
+    throw new SnapError('INVALID_FIELD_FORMAT', { field: 'additionalInfo', detail: `body field additionalInfo must be an object, got ${kindOf(additionalInfo)}` });
+  }
+
+  // 3. The client.
+  const publicKey = lookupKey(options.clients, clientKey, importOptions);
+  if (!publicKey) {
+    throw new SnapError('UNKNOWN_CLIENT', {
+      reason: 'Unknown X-CLIENT-KEY',
+      detail: `X-CLIENT-KEY ${JSON.stringify(clientKey)} is not a configured client`,
+    });
+  }
+
+  // 4. Freshness, both ways.
+  const offMs = timestamp.epochMs - nowMs;
+  if (Math.abs(offMs) > skewMs) {
+    const seconds = Math.round(Math.abs(offMs) / 1000);
+    const direction = offMs > 0 ? 'ahead of' : 'behind';
+    const allowed = `allowed ${skewMs / 1000} s`;
+    throw new SnapError('TIMESTAMP_OUT_OF_WINDOW', {
+      reason: `X-TIMESTAMP is ${seconds} s ${direction} server time (${allowed})`,
+      detail:
+        `X-TIMESTAMP ${timestamp.text} is ${seconds} s ${direction} the server clock (${allowed}).` +
+        (Math.abs(Math.abs(offMs) - 7 * 3600_000) <= skewMs ? ' A 7-hour gap usually means a UTC clock stamped with +07:00.' : ''),
+    });
+  }
+
+  // 5. The signature.
+  if (!verifySignature(publicKey, buildStringToSign(clientKey, timestampText), signature)) {
+    throw new SnapError('INVALID_SIGNATURE', {
+      reason: 'Signature does not verify',
+      detail: `X-SIGNATURE does not verify for X-CLIENT-KEY ${JSON.stringify(clientKey)} with its configured NICEPAY public key`,
+    });
+  }
+
+  return {
+    clientKey,
+    timestamp,
+    signature,
+    publicKey,
+    body: { grantType, additionalInfo: (additionalInfo ?? {}) as Readonly<Record<string, unknown>> },
+  };
+}
+
+/**
+ * Prepare a verifier for one configuration: every configured key is imported now, so a bad
+ * key fails at start-up rather than on NICEPAY's first request.
+ *
+ * @example
+ * ```ts
+ * const verify = createAccessTokenVerifier({ clients: { IONPAYTEST: NICEPAY_PUBLIC_KEY } });
+ * const verified = verify({ headers, body });           // clock: Date.now()
+ * const atTime = verify({ headers, body }, { now: t }); // clock injected
+ * ```
+ */
+export function createAccessTokenVerifier(
+  options: AccessTokenVerifyOptions,
+): (request: AccessTokenRequest, overrides?: { readonly now?: number | Date }) => VerifiedAccessTokenRequest {
+  const { importOptions } = checkOptions(options);
+  for (const clientKey of Object.keys(options.clients)) lookupKey(options.clients, clientKey, importOptions);
+  return (request, overrides) =>
+    verifyAccessTokenRequest(request, overrides?.now === undefined ? options : { ...options, now: overrides.now });
+}
+

@@ -1,0 +1,67 @@
+/**
+ * Reading the raw request body: size limit, strict UTF-8, JSON object.
+ * @module
+ */
+import { kindOf } from '../crypto/bytes.js';
+import { SnapError } from '../errors.js';
+
+/** The raw request body, exactly as received. */
+export type RawBody = string | Uint8Array;
+
+/** Default body limit: 16 KiB. An access-token request body is about 60 bytes. */
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
+
+const decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const encoder = /* @__PURE__ */ new TextEncoder();
+
+/** Refuse anything but a raw body, with a message that says how to keep it. */
+export function checkRawBody(body: unknown, fn: string): asserts body is RawBody {
+  if (typeof body === 'string' || body instanceof Uint8Array) return;
+  const parsed = typeof body === 'object' && body !== null && !(body instanceof ArrayBuffer);
+  throw new TypeError(
+    `${fn}: request.body must be the raw body as received (a string or Uint8Array), got ${kindOf(body)}. ` +
+      (parsed
+        ? 'It looks already parsed: a parsed and re-serialised body is not what was sent. ' +
+          'In Express use express.raw({ type: "*/*" }) or express.text({ type: "*/*" }) on this route instead of express.json(); ' +
+          'with fetch use await request.text().'
+        : 'Read it with await request.text() (fetch) or collect the stream (node:http).'),
+  );
+}
+
+/** Byte length of the body in UTF-8. */
+export function bodyByteLength(body: RawBody): number {
+  if (typeof body !== 'string') return body.length;
+  // Fast path for the usual ASCII body; exact count otherwise.
+  return /^[\x00-\x7f]*$/.test(body) ? body.length : encoder.encode(body).length;
+}
+
+/**
+ * Parse the body as one JSON object. Over `maxBytes`: `BODY_TOO_LARGE`; not UTF-8, not
+ * JSON, or JSON but not an object: `BAD_REQUEST` (`400 xx 00 Bad Request`).
+ */
+export function parseJsonObject(body: RawBody, maxBytes: number, serviceCode?: string): Record<string, unknown> {
+  const sc = serviceCode === undefined ? {} : { serviceCode };
+  if (bodyByteLength(body) > maxBytes) {
+    throw new SnapError('BODY_TOO_LARGE', { ...sc, detail: `request body is larger than ${maxBytes} bytes` });
+  }
+  let text: string;
+  if (typeof body === 'string') {
+    text = body;
+  } else {
+    try {
+      text = decoder.decode(body);
+    } catch (cause) {
+      throw new SnapError('BAD_REQUEST', { ...sc, detail: 'request body is not valid UTF-8', cause });
+    }
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new SnapError('BAD_REQUEST', { ...sc, detail: text.trim() === '' ? 'request body is empty' : 'request body is not valid JSON', cause });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SnapError('BAD_REQUEST', { ...sc, detail: `request body must be a JSON object, got ${kindOf(value)}` });
+  }
+  return value as Record<string, unknown>;
+}

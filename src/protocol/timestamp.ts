@@ -1,0 +1,122 @@
+/**
+ * SNAP timestamps: `YYYY-MM-DDTHH:mm:ss[.fraction](Z|±HH:MM)`, parsed strictly.
+ * @module
+ */
+import { SnapError } from '../errors.js';
+
+/** A parsed `X-TIMESTAMP`. */
+export interface ParsedTimestamp {
+  /** The text as given. */
+  readonly text: string;
+  /** Milliseconds since the Unix epoch (fraction beyond milliseconds truncated). */
+  readonly epochMs: number;
+  /** Offset from UTC in minutes, e.g. `420` for `+07:00`, `0` for `Z`. */
+  readonly offsetMinutes: number;
+  /** The offset as written: `"+07:00"`, `"Z"`, ... */
+  readonly offset: string;
+}
+
+const MAX_LENGTH = 35; // "YYYY-MM-DDTHH:mm:ss" (19) + "." + 9 digits + "+HH:MM" (6)
+const PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
+const MAX_OFFSET_MINUTES = 14 * 60;
+
+const invalid = (detail: string, field: string): SnapError =>
+  new SnapError('INVALID_FIELD_FORMAT', { field, detail: `${field}: ${detail}` });
+
+/** Days from 1970-01-01 to the given proleptic Gregorian date (Howard Hinnant's algorithm). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+const isLeap = (year: number): boolean => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** @internal shared by {@link parseTimestamp} and the header checks, which name their field. */
+export function parseTimestampField(value: string, field: string): ParsedTimestamp {
+  if (typeof value !== 'string') throw invalid(`expected a string, got ${typeof value}`, field);
+  if (value.length > MAX_LENGTH) throw invalid(`${value.length} characters, at most ${MAX_LENGTH} expected`, field);
+  const m = PATTERN.exec(value);
+  if (!m) {
+    throw invalid('expected YYYY-MM-DDTHH:mm:ss with an offset, e.g. 2024-01-22T15:00:01+07:00', field);
+  }
+  const [, y, mo, d, h, mi, s, fraction, offset] = m as unknown as [string, string, string, string, string, string, string, string | undefined, string];
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12) throw invalid(`month ${mo} does not exist`, field);
+  const monthDays = month === 2 && isLeap(year) ? 29 : (DAYS_IN_MONTH[month - 1] as number);
+  if (day < 1 || day > monthDays) throw invalid(`day ${d} does not exist in ${y}-${mo}`, field);
+  if (hour > 23) throw invalid(`hour ${h} is out of range (00-23)`, field);
+  if (minute > 59) throw invalid(`minute ${mi} is out of range (00-59)`, field);
+  if (second > 59) throw invalid(`second ${s} is out of range (00-59)`, field);
+  let offsetMinutes = 0;
+  if (offset !== 'Z') {
+    const oh = Number(offset.slice(1, 3));
+    const om = Number(offset.slice(4, 6));
+    if (om > 59) throw invalid(`offset ${offset} has minutes out of range`, field);
+    offsetMinutes = (offset[0] === '-' ? -1 : 1) * (oh * 60 + om);
+    if (Math.abs(offsetMinutes) > MAX_OFFSET_MINUTES) throw invalid(`offset ${offset} is beyond ±14:00`, field);
+  }
+  const millis = fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0'));
+  const epochMs =
+    ((daysFromCivil(year, month, day) * 24 + hour) * 60 + minute - offsetMinutes) * 60_000 + second * 1000 + millis;
+  return { text: value, epochMs, offsetMinutes, offset };
+}
+
+/**
+ * Parse a SNAP timestamp strictly: `YYYY-MM-DDTHH:mm:ss`, an optional fraction of 1 to 9
+ * digits, then `Z` or `±HH:MM` (at most ±14:00). Everything else is refused: a missing
+ * offset, a space instead of `T`, impossible dates (Feb 30, Feb 29 of a common year),
+ * hour 24, minute or second 60, surrounding spaces, lowercase `t`/`z`, over-long input.
+ *
+ * @throws {SnapError} `INVALID_FIELD_FORMAT` (`400 / 4007301 Invalid Field Format {X-TIMESTAMP}`).
+ *
+ * @example
+ * ```ts
+ * parseTimestamp('2024-01-22T15:00:01+07:00');
+ * // { text: '2024-01-22T15:00:01+07:00', epochMs: 1705910401000, offsetMinutes: 420, offset: '+07:00' }
+ * ```
+ */
+export function parseTimestamp(value: string): ParsedTimestamp {
+  return parseTimestampField(value, 'X-TIMESTAMP');
+}
+
+const OFFSET_PATTERN = /^(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * Render `epochMs` in the SNAP form, seconds precision, at the given offset (default
+ * `+07:00`, Western Indonesia Time), e.g. for the `X-TIMESTAMP` response header.
+ *
+ * @example
+ * ```ts
+ * formatTimestamp(1705910401000);          // "2024-01-22T15:00:01+07:00"
+ * formatTimestamp(1705910401000, 'Z');     // "2024-01-22T08:00:01Z"
+ * ```
+ */
+export function formatTimestamp(epochMs: number, offset = '+07:00'): string {
+  if (typeof epochMs !== 'number' || !Number.isFinite(epochMs)) {
+    throw new TypeError(`formatTimestamp: epochMs must be a finite number, got ${String(epochMs)}`);
+  }
+  const m = typeof offset === 'string' ? OFFSET_PATTERN.exec(offset) : null;
+  if (!m) throw new TypeError(`formatTimestamp: offset must be "Z" or "±HH:MM", got ${JSON.stringify(offset)}`);
+  const offsetMinutes = offset === 'Z' ? 0 : (offset[0] === '-' ? -1 : 1) * (Number(m[1]) * 60 + Number(m[2]));
+  if (Math.abs(offsetMinutes) > MAX_OFFSET_MINUTES || Number(m[2] ?? 0) > 59) {
+    throw new TypeError(`formatTimestamp: offset ${offset} is beyond ±14:00`);
+  }
+  const local = new Date(Math.floor(epochMs / 1000) * 1000 + offsetMinutes * 60_000);
+  const year = local.getUTCFullYear();
+  if (year < 0 || year > 9999) throw new RangeError('formatTimestamp: the date is outside years 0000-9999');
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  return (
+    `${String(year).padStart(4, '0')}-${p2(local.getUTCMonth() + 1)}-${p2(local.getUTCDate())}` +
+    `T${p2(local.getUTCHours())}:${p2(local.getUTCMinutes())}:${p2(local.getUTCSeconds())}${offset}`
+  );
+}
