@@ -66,7 +66,7 @@ export function createTokenResponse(init: TokenResponseInit): AccessTokenRespons
   if (typeof expiresText !== 'string' || !/^[1-9][0-9]{0,9}$/.test(expiresText)) {
     throw new TypeError(`${fn}: expiresIn must be a positive whole number of seconds, got ${JSON.stringify(expiresIn)}`);
   }
-  const additionalInfo = init.additionalInfo ?? {};
+  const additionalInfo = init.additionalInfo === undefined ? {} : init.additionalInfo;
   if (typeof additionalInfo !== 'object' || additionalInfo === null || Array.isArray(additionalInfo)) {
     throw new TypeError(`${fn}: additionalInfo must be a plain object`);
   }
