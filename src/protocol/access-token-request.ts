@@ -110,6 +110,107 @@ function checkOptions(options: AccessTokenVerifyOptions): { skewMs: number; nowM
   return { skewMs: skew * 1000, nowMs: now, maxBodyBytes, importOptions };
 }
 
+/** The request's parts after the header and body checks, before client, clock and signature. @internal */
+export interface CheckedAccessTokenRequest {
+  readonly clientKey: string;
+  readonly timestampText: string;
+  readonly timestamp: ParsedTimestamp;
+  readonly signature: string;
+  readonly body: VerifiedAccessTokenRequest['body'];
+}
+
+/**
+ * Phase 1, no key needed: presence and format of the headers, then the body.
+ * @internal shared with the endpoint handler, which looks the client up asynchronously.
+ */
+export function checkAccessTokenRequest(
+  request: AccessTokenRequest,
+  limits: { readonly maxBodyBytes: number; readonly requireAdditionalInfo?: boolean | undefined },
+): CheckedAccessTokenRequest {
+  if (typeof request !== 'object' || request === null) throw new TypeError(`${FN}: request must be { headers, body }`);
+  checkRawBody(request.body, FN);
+  const headers = readHeaders(request.headers, FN);
+
+  requireJsonContentType(headers);
+  const timestampText = requireHeader(headers, 'X-TIMESTAMP');
+  const clientKey = requireHeader(headers, 'X-CLIENT-KEY');
+  const signature = requireHeader(headers, 'X-SIGNATURE');
+  const timestamp = parseTimestampField(timestampText, 'X-TIMESTAMP');
+  if (!isWellFormedClientKey(clientKey)) {
+    throw new SnapError('INVALID_FIELD_FORMAT', {
+      field: 'X-CLIENT-KEY',
+      detail: `X-CLIENT-KEY must be 1-${MAX_CLIENT_KEY_LENGTH} visible ASCII characters without "|"`,
+    });
+  }
+
+  const body = parseJsonObject(request.body, limits.maxBodyBytes);
+  const grantType = body.grantType;
+  if (grantType === undefined || grantType === null || grantType === '') {
+    throw new SnapError('MISSING_MANDATORY_FIELD', { field: 'grantType', detail: 'body field grantType is missing' });
+  }
+  if (grantType !== 'client_credentials') {
+    throw new SnapError('INVALID_FIELD_FORMAT', { field: 'grantType', detail: 'body field grantType must be "client_credentials"' });
+  }
+  const additionalInfo = body.additionalInfo;
+  if (additionalInfo === undefined && limits.requireAdditionalInfo === true) {
+    throw new SnapError('MISSING_MANDATORY_FIELD', { field: 'additionalInfo', detail: 'body field additionalInfo is missing' });
+  }
+  if (additionalInfo !== undefined && (typeof additionalInfo !== 'object' || additionalInfo === null || Array.isArray(additionalInfo))) {
+    throw new SnapError('INVALID_FIELD_FORMAT', { field: 'additionalInfo', detail: `body field additionalInfo must be an object, got ${kindOf(additionalInfo)}` });
+  }
+  return {
+    clientKey,
+    timestampText,
+    timestamp,
+    signature,
+    body: { grantType, additionalInfo: (additionalInfo ?? {}) as Readonly<Record<string, unknown>> },
+  };
+}
+
+/** `true` for a client key this library can use: 1-128 visible ASCII characters, no `|` or `,`. @internal */
+export function isWellFormedClientKey(clientKey: string): boolean {
+  return clientKey.length <= MAX_CLIENT_KEY_LENGTH && CLIENT_KEY_PATTERN.test(clientKey) && !clientKey.includes('|') && !clientKey.includes(',');
+}
+
+/** The error for a client key that is not configured. @internal */
+export function unknownClient(clientKey: string): SnapError {
+  return new SnapError('UNKNOWN_CLIENT', {
+    reason: 'Unknown X-CLIENT-KEY',
+    detail: `X-CLIENT-KEY ${JSON.stringify(clientKey)} is not a configured client`,
+  });
+}
+
+/**
+ * Phase 2: the clock window, both ways, then the RSA signature.
+ * @internal shared with the endpoint handler.
+ */
+export function finishAccessTokenVerification(
+  checked: CheckedAccessTokenRequest,
+  publicKey: RsaPublicKey,
+  clock: { readonly nowMs: number; readonly skewMs: number },
+): VerifiedAccessTokenRequest {
+  const { timestamp, clientKey } = checked;
+  const offMs = timestamp.epochMs - clock.nowMs;
+  if (Math.abs(offMs) > clock.skewMs) {
+    const seconds = Math.round(Math.abs(offMs) / 1000);
+    const direction = offMs > 0 ? 'ahead of' : 'behind';
+    const allowed = `allowed ${clock.skewMs / 1000} s`;
+    throw new SnapError('TIMESTAMP_OUT_OF_WINDOW', {
+      reason: `X-TIMESTAMP is ${seconds} s ${direction} server time (${allowed})`,
+      detail:
+        `X-TIMESTAMP ${timestamp.text} is ${seconds} s ${direction} the server clock (${allowed}).` +
+        (Math.abs(Math.abs(offMs) - 7 * 3600_000) <= clock.skewMs ? ' A 7-hour gap usually means a UTC clock stamped with +07:00.' : ''),
+    });
+  }
+  if (!verifySignature(publicKey, buildStringToSign(clientKey, checked.timestampText), checked.signature)) {
+    throw new SnapError('INVALID_SIGNATURE', {
+      reason: 'Signature does not verify',
+      detail: `X-SIGNATURE does not verify for X-CLIENT-KEY ${JSON.stringify(clientKey)} with its configured NICEPAY public key`,
+    });
+  }
+  return { clientKey, timestamp, signature: checked.signature, publicKey, body: checked.body };
+}
+
 /**
  * Verify NICEPAY's access-token request, completely: headers (`Content-Type`,
  * `X-TIMESTAMP`, `X-CLIENT-KEY`, `X-SIGNATURE`), the body, the client key, the timestamp's
@@ -140,78 +241,10 @@ function checkOptions(options: AccessTokenVerifyOptions): { skewMs: number; nowM
  */
 export function verifyAccessTokenRequest(request: AccessTokenRequest, options: AccessTokenVerifyOptions): VerifiedAccessTokenRequest {
   const { skewMs, nowMs, maxBodyBytes, importOptions } = checkOptions(options);
-  if (typeof request !== 'object' || request === null) throw new TypeError(`${FN}: request must be { headers, body }`);
-  checkRawBody(request.body, FN);
-  const headers = readHeaders(request.headers, FN);
-
-  // 1. Presence and format of the headers.
-  requireJsonContentType(headers);
-  const timestampText = requireHeader(headers, 'X-TIMESTAMP');
-  const clientKey = requireHeader(headers, 'X-CLIENT-KEY');
-  const signature = requireHeader(headers, 'X-SIGNATURE');
-  const timestamp = parseTimestampField(timestampText, 'X-TIMESTAMP');
-  if (clientKey.length > MAX_CLIENT_KEY_LENGTH || !CLIENT_KEY_PATTERN.test(clientKey) || clientKey.includes('|')) {
-    throw new SnapError('INVALID_FIELD_FORMAT', {
-      field: 'X-CLIENT-KEY',
-      detail: `X-CLIENT-KEY must be 1-${MAX_CLIENT_KEY_LENGTH} visible ASCII characters without "|"`,
-    });
-  }
-
-  // 2. The body.
-  const body = parseJsonObject(request.body, maxBodyBytes);
-  const grantType = body.grantType;
-  if (grantType === undefined || grantType === null || grantType === '') {
-    throw new SnapError('MISSING_MANDATORY_FIELD', { field: 'grantType', detail: 'body field grantType is missing' });
-  }
-  if (grantType !== 'client_credentials') {
-    throw new SnapError('INVALID_FIELD_FORMAT', { field: 'grantType', detail: 'body field grantType must be "client_credentials"' });
-  }
-  const additionalInfo = body.additionalInfo;
-  if (additionalInfo === undefined && options.requireAdditionalInfo === true) {
-    throw new SnapError('MISSING_MANDATORY_FIELD', { field: 'additionalInfo', detail: 'body field additionalInfo is missing' });
-  }
-  if (additionalInfo !== undefined && (typeof additionalInfo !== 'object' || additionalInfo === null || Array.isArray(additionalInfo))) {
-    throw new SnapError('INVALID_FIELD_FORMAT', { field: 'additionalInfo', detail: `body field additionalInfo must be an object, got ${kindOf(additionalInfo)}` });
-  }
-
-  // 3. The client.
-  const publicKey = lookupKey(options.clients, clientKey, importOptions);
-  if (!publicKey) {
-    throw new SnapError('UNKNOWN_CLIENT', {
-      reason: 'Unknown X-CLIENT-KEY',
-      detail: `X-CLIENT-KEY ${JSON.stringify(clientKey)} is not a configured client`,
-    });
-  }
-
-  // 4. Freshness, both ways.
-  const offMs = timestamp.epochMs - nowMs;
-  if (Math.abs(offMs) > skewMs) {
-    const seconds = Math.round(Math.abs(offMs) / 1000);
-    const direction = offMs > 0 ? 'ahead of' : 'behind';
-    const allowed = `allowed ${skewMs / 1000} s`;
-    throw new SnapError('TIMESTAMP_OUT_OF_WINDOW', {
-      reason: `X-TIMESTAMP is ${seconds} s ${direction} server time (${allowed})`,
-      detail:
-        `X-TIMESTAMP ${timestamp.text} is ${seconds} s ${direction} the server clock (${allowed}).` +
-        (Math.abs(Math.abs(offMs) - 7 * 3600_000) <= skewMs ? ' A 7-hour gap usually means a UTC clock stamped with +07:00.' : ''),
-    });
-  }
-
-  // 5. The signature.
-  if (!verifySignature(publicKey, buildStringToSign(clientKey, timestampText), signature)) {
-    throw new SnapError('INVALID_SIGNATURE', {
-      reason: 'Signature does not verify',
-      detail: `X-SIGNATURE does not verify for X-CLIENT-KEY ${JSON.stringify(clientKey)} with its configured NICEPAY public key`,
-    });
-  }
-
-  return {
-    clientKey,
-    timestamp,
-    signature,
-    publicKey,
-    body: { grantType, additionalInfo: (additionalInfo ?? {}) as Readonly<Record<string, unknown>> },
-  };
+  const checked = checkAccessTokenRequest(request, { maxBodyBytes, requireAdditionalInfo: options.requireAdditionalInfo });
+  const publicKey = lookupKey(options.clients, checked.clientKey, importOptions);
+  if (!publicKey) throw unknownClient(checked.clientKey);
+  return finishAccessTokenVerification(checked, publicKey, { nowMs, skewMs });
 }
 
 /**
