@@ -36,3 +36,24 @@ export type {
   ClientKeys,
   VerifiedAccessTokenRequest,
 } from './protocol/access-token-request.js';
+
+export { createAccessTokenHandler, handleAccessTokenRequest } from './server/access-token-handler.js';
+export type {
+  AccessTokenHandler,
+  AccessTokenHandlerOptions,
+  ClientKeyLookup,
+  EndpointRequest,
+  EndpointResponse,
+  ErrorContext,
+  IssueTokenContext,
+} from './server/access-token-handler.js';
+export { createAccessTokenIssuer, MAX_TOKEN_CLIENT_KEY_LENGTH } from './server/token-issuer.js';
+export type {
+  AccessTokenCheck,
+  AccessTokenFailure,
+  AccessTokenIssuer,
+  AccessTokenIssuerOptions,
+  TokenSecret,
+} from './server/token-issuer.js';
+export { createMemoryClaimStore } from './server/claim-store.js';
+export type { ClaimStore, MemoryClaimStore, MemoryClaimStoreOptions } from './server/claim-store.js';

@@ -71,8 +71,8 @@ interface KeyCache {
 }
 const keyCaches = new WeakMap<object, KeyCache>();
 
-/** The imported key of `clientKey`, importing it once per `clients` object. */
-function lookupKey(clients: ClientKeys, clientKey: string, importOptions: KeyImportOptions): RsaPublicKey | undefined {
+/** The imported key of `clientKey`, importing it once per `clients` object. @internal */
+export function lookupKey(clients: ClientKeys, clientKey: string, importOptions: KeyImportOptions): RsaPublicKey | undefined {
   if (!Object.prototype.hasOwnProperty.call(clients, clientKey)) return undefined;
   const input = clients[clientKey];
   if (input === undefined) return undefined;

@@ -1,0 +1,149 @@
+/**
+ * Node adapters: a `node:http` request listener and an Express middleware. Both read the
+ * raw body themselves (or take a raw `Buffer`/string body already read) and refuse a body
+ * already parsed into an object.
+ *
+ * @example
+ * ```ts
+ * import http from 'node:http';
+ * import { createNodeHandler, createExpressMiddleware } from 'nicepay-nico/node';
+ * const options = { clients: { IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY! }, tokenSecret: process.env.TOKEN_SECRET! };
+ * http.createServer(createNodeHandler(options)).listen(3000);
+ * // Express: app.post('/api/v1.0/access-token/b2b', createExpressMiddleware(options));
+ * ```
+ * @module
+ */
+import { DEFAULT_MAX_BODY_BYTES } from '../protocol/body.js';
+import { createAccessTokenHandler, type AccessTokenHandlerOptions } from '../server/access-token-handler.js';
+
+/** The parts of `http.IncomingMessage` (or an Express request) the adapter uses. */
+export interface NodeRequestLike {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** Set by body parsers. A raw `Buffer`/string is used; a parsed object is refused. */
+  readonly body?: unknown;
+  readonly readableEnded?: boolean;
+  on(event: 'data', listener: (chunk: Uint8Array | string) => void): unknown;
+  on(event: 'end' | 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+  resume?(): unknown;
+}
+
+/** The parts of `http.ServerResponse` the adapter uses. */
+export interface NodeResponseLike {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  end(body: string): unknown;
+  readonly headersSent?: boolean;
+}
+
+const encoder = new TextEncoder();
+
+/** The message for a body that a parser already turned into an object. */
+export const PARSED_BODY_MESSAGE =
+  'nicepay-nico: the request body was already parsed into an object, but the access-token endpoint needs the raw body. ' +
+  'Mount it before express.json(), or give this route a raw parser: ' +
+  "app.post('/api/v1.0/access-token/b2b', express.raw({ type: '*/*' }), createExpressMiddleware(options)).";
+
+/** Read the body stream, keeping at most `limit + 1` bytes; resolves when the stream ends or is over the limit. */
+function readBody(req: NodeRequestLike, limit: number): Promise<Uint8Array> {
+  return new Promise((resolve) => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    let settled = false;
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      req.removeListener('data', onData);
+      req.removeListener('end', finish);
+      req.removeListener('close', finish);
+      req.removeListener('error', finish);
+      const out = new Uint8Array(Math.min(total, limit + 1));
+      let offset = 0;
+      for (const chunk of chunks) {
+        const part = chunk.subarray(0, out.length - offset);
+        out.set(part, offset);
+        offset += part.length;
+      }
+      if (total > limit) req.resume?.(); // drain and discard the rest
+      resolve(out);
+    };
+    const onData = (chunk: Uint8Array | string): void => {
+      const bytes = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
+      total += bytes.length;
+      if (total - bytes.length <= limit) chunks.push(bytes);
+      if (total > limit) finish();
+    };
+    req.on('data', onData);
+    req.on('end', finish);
+    req.on('close', finish);
+    req.on('error', finish);
+  });
+}
+
+type RawResult = { readonly body: string | Uint8Array } | { readonly parsed: true };
+
+async function rawBodyOf(req: NodeRequestLike, limit: number): Promise<RawResult> {
+  const given = req.body;
+  if (typeof given === 'string' || given instanceof Uint8Array) return { body: given };
+  const parserRan = (req as { _body?: unknown })._body === true || req.readableEnded === true;
+  if (given !== undefined && given !== null && parserRan) return { parsed: true };
+  return { body: await readBody(req, limit) };
+}
+
+function pathOf(req: NodeRequestLike): string | undefined {
+  const url = (req as { originalUrl?: unknown }).originalUrl ?? req.url;
+  return typeof url === 'string' ? url.split('?')[0] : undefined;
+}
+
+/**
+ * A `node:http` request listener: `http.createServer(createNodeHandler(options))`.
+ * A body already parsed into an object answers `500 General Error` and `onError` gets a
+ * `TypeError` saying how to keep the raw body.
+ */
+export function createNodeHandler(options: AccessTokenHandlerOptions): (req: NodeRequestLike, res: NodeResponseLike) => Promise<void> {
+  const handle = createAccessTokenHandler(options);
+  const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  return async (req, res) => {
+    const raw = await rawBodyOf(req, limit);
+    // A parsed body goes to the handler as is: it refuses it (500) and reports the TypeError.
+    const body = 'body' in raw ? raw.body : (req.body as never);
+    const path = pathOf(req);
+    const result = await handle({ method: req.method ?? '', ...(path === undefined ? {} : { path }), headers: req.headers, body });
+    if (!res.headersSent) {
+      res.writeHead(result.status, result.headers);
+      res.end(result.body);
+    }
+  };
+}
+
+/**
+ * An Express (4 or 5) handler: `app.post('/api/v1.0/access-token/b2b', createExpressMiddleware(options))`.
+ * Works with no body parser on the route, or with `express.raw()` / `express.text()`. A body
+ * already parsed into an object (`express.json()` ran first) is a setup mistake: it goes to
+ * `next(error)` with a message that says how to keep the raw body.
+ */
+export function createExpressMiddleware(
+  options: AccessTokenHandlerOptions,
+): (req: NodeRequestLike, res: NodeResponseLike, next: (error?: unknown) => void) => void {
+  const handle = createAccessTokenHandler(options);
+  const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  return (req, res, next) => {
+    void (async () => {
+      const raw = await rawBodyOf(req, limit);
+      if (!('body' in raw)) {
+        next(new TypeError(PARSED_BODY_MESSAGE));
+        return;
+      }
+      const path = pathOf(req);
+      const result = await handle({ method: req.method ?? '', ...(path === undefined ? {} : { path }), headers: req.headers, body: raw.body });
+      if (!res.headersSent) {
+        res.writeHead(result.status, result.headers);
+        res.end(result.body);
+      }
+    })().catch(next);
+  };
+}
+
+export type { AccessTokenHandlerOptions } from '../server/access-token-handler.js';

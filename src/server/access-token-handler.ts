@@ -1,0 +1,314 @@
+/**
+ * The drop-in access-token endpoint: request object in, response object out, never throws.
+ * @module
+ */
+import { toPublicKey, type KeyImportOptions, type KeyInput, type RsaPublicKey } from '../crypto/keys.js';
+import { encodeBase64Url, sha256Bytes } from '../crypto/hmac.js';
+import { utf8 } from '../crypto/bytes.js';
+import { SnapError, isSnapError } from '../errors.js';
+import {
+  checkAccessTokenRequest,
+  finishAccessTokenVerification,
+  isWellFormedClientKey,
+  lookupKey,
+  unknownClient,
+  type ClientKeys,
+  type VerifiedAccessTokenRequest,
+} from '../protocol/access-token-request.js';
+import { DEFAULT_MAX_BODY_BYTES, type RawBody } from '../protocol/body.js';
+import { readHeaders, type HeadersInput } from '../protocol/headers.js';
+import { formatTimestamp } from '../protocol/timestamp.js';
+import { createTokenResponse } from '../protocol/token-response.js';
+import type { ClaimStore } from './claim-store.js';
+import { createAccessTokenIssuer, type TokenSecret } from './token-issuer.js';
+
+/** An HTTP request, as the adapters hand it over. */
+export interface EndpointRequest {
+  /** HTTP method, e.g. `"POST"`. */
+  readonly method: string;
+  /** Request path (for logs; routing is the framework's job). */
+  readonly path?: string;
+  /** Request headers, names in any case. */
+  readonly headers: HeadersInput;
+  /** The raw body as received. */
+  readonly body: RawBody;
+}
+
+/** An HTTP response for the adapters to write. */
+export interface EndpointResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** JSON text. */
+  readonly body: string;
+}
+
+/** Looks up NICEPAY's public key for a client key; `undefined` for an unknown client. */
+export type ClientKeyLookup = (
+  clientKey: string,
+) => RsaPublicKey | KeyInput | undefined | Promise<RsaPublicKey | KeyInput | undefined>;
+
+/** What `issueToken` gets. */
+export interface IssueTokenContext {
+  /** The verified client key. */
+  readonly clientKey: string;
+  /** The handler's clock, epoch ms. */
+  readonly now: number;
+  /** The `expiresIn` the response will announce, in seconds. */
+  readonly expiresIn: number;
+  /** Everything that was verified. */
+  readonly request: VerifiedAccessTokenRequest;
+}
+
+/** What `onError` gets besides the error. */
+export interface ErrorContext {
+  /** The status answered. */
+  readonly status: number;
+  /** The SNAP response code answered. */
+  readonly responseCode: string;
+}
+
+/** Options of {@link createAccessTokenHandler}. Give `issueToken` or `tokenSecret`. */
+export interface AccessTokenHandlerOptions extends KeyImportOptions {
+  /** `{ [clientKey]: nicepayPublicKey }`, or a function (sync or async) for many clients. Keys are imported once. */
+  readonly clients: ClientKeys | ClientKeyLookup;
+  /** Make the token yourself (sync or async), e.g. to store it. At most 150 RFC 6750 characters. */
+  readonly issueToken?: (context: IssueTokenContext) => string | Promise<string>;
+  /** Or use built-in stateless tokens ({@link createAccessTokenIssuer}) with this secret (an array rotates: the first signs). */
+  readonly tokenSecret?: TokenSecret | readonly TokenSecret[];
+  /** Clock, epoch ms; default `Date.now`. */
+  readonly now?: () => number;
+  /** Allowed clock difference, seconds, both ways; default 300. */
+  readonly clockSkewSeconds?: number;
+  /** Token lifetime announced in `expiresIn`, seconds; default 900. */
+  readonly expiresIn?: number;
+  /** Largest body accepted, bytes; default 16 KiB. */
+  readonly maxBodyBytes?: number;
+  /** Require `additionalInfo` in the body; default `false`. */
+  readonly requireAdditionalInfo?: boolean;
+  /** Accept each signed request once within the clock window (same client key, X-TIMESTAMP and signature). */
+  readonly replayCache?: ClaimStore;
+  /** Offset of the `X-TIMESTAMP` response header; default `"+07:00"`. */
+  readonly timestampOffset?: string;
+  /** Called with every failure (never the response body's secrets). Errors it throws are ignored. */
+  readonly onError?: (error: unknown, context: ErrorContext) => void | Promise<void>;
+}
+
+/** An access-token endpoint: call it with each request. */
+export type AccessTokenHandler = (request: EndpointRequest) => Promise<EndpointResponse>;
+
+const FN = 'createAccessTokenHandler';
+const MAX_LOOKUP_CACHE = 256;
+
+/** Import keys returned by a lookup function once: by identity for objects, by text for strings. */
+function createKeyResolver(clients: ClientKeys | ClientKeyLookup, importOptions: KeyImportOptions) {
+  if (typeof clients !== 'function') {
+    return (clientKey: string): RsaPublicKey | undefined => lookupKey(clients, clientKey, importOptions);
+  }
+  const byText = new Map<string, RsaPublicKey>();
+  const byObject = new WeakMap<object, RsaPublicKey>();
+  return async (clientKey: string): Promise<RsaPublicKey | undefined> => {
+    const input = await clients(clientKey);
+    if (input === undefined || input === null) return undefined;
+    if (typeof input === 'string') {
+      let key = byText.get(input);
+      if (!key) {
+        key = toPublicKey(input, importOptions, FN);
+        if (byText.size >= MAX_LOOKUP_CACHE) byText.delete(byText.keys().next().value as string);
+        byText.set(input, key);
+      }
+      return key;
+    }
+    if (typeof input === 'object') {
+      let key = byObject.get(input);
+      if (!key) {
+        key = toPublicKey(input, importOptions, FN);
+        byObject.set(input, key);
+      }
+      return key;
+    }
+    return toPublicKey(input, importOptions, FN);
+  };
+}
+
+/** Wraps the merchant's own code: whatever it throws becomes a 500 General Error. */
+class MerchantCodeError extends Error {
+  override readonly name = 'MerchantCodeError';
+}
+
+async function merchantCode<T>(what: string, f: () => T | Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (cause) {
+    throw new MerchantCodeError(`${what} failed`, { cause });
+  }
+}
+
+function report(onError: AccessTokenHandlerOptions['onError'], error: unknown, context: ErrorContext): void {
+  if (!onError) return;
+  try {
+    const result = onError(error, context);
+    if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).then(undefined, () => undefined);
+  } catch {
+    // An observer must not change the answer.
+  }
+}
+
+/** The request's X-CLIENT-KEY, when present and well-formed, to echo on errors. */
+function echoClientKey(headers: HeadersInput): string | undefined {
+  try {
+    const value = readHeaders(headers, FN).get('X-CLIENT-KEY');
+    return value !== undefined && isWellFormedClientKey(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Create the `POST /api/v1.0/access-token/b2b` endpoint. The returned function takes
+ * `{ method, path?, headers, body }` and resolves to `{ status, headers, body }`; it never
+ * throws or rejects.
+ *
+ * - Success: `200` with the {@link createTokenResponse} body.
+ * - Every failure: its SNAP error (see {@link SnapError}), e.g. `401 / 4017300`, `405 / 4057300`
+ *   for a method other than POST, `400 / 4007300` for a body over `maxBodyBytes`.
+ * - A failure in your own code (`clients` lookup, `issueToken`, the replay store) or a
+ *   programming error such as a parsed body: `500 / 5007300 General Error`, with nothing of
+ *   the error in the response; the error goes to `onError`.
+ *
+ * Every response has `Content-Type: application/json` and `X-TIMESTAMP`; `X-CLIENT-KEY`
+ * too (the verified key, or on failure the one received when well-formed).
+ *
+ * @throws {TypeError} at creation for bad options (so mistakes surface at start-up).
+ *
+ * @example
+ * ```ts
+ * const handle = createAccessTokenHandler({
+ *   clients: { IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY! },
+ *   tokenSecret: process.env.TOKEN_SECRET!, // >= 32 bytes
+ * });
+ * const { status, headers, body } = await handle({ method: 'POST', headers: req.headers, body: rawBody });
+ * ```
+ */
+export function createAccessTokenHandler(options: AccessTokenHandlerOptions): AccessTokenHandler {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${FN}: options must be an object`);
+  const { clients, issueToken, tokenSecret, onError, replayCache } = options;
+  if (typeof clients !== 'function' && (typeof clients !== 'object' || clients === null || Array.isArray(clients))) {
+    throw new TypeError(`${FN}: clients must be { [clientKey]: nicepayPublicKey } or a function clientKey => key`);
+  }
+  if ((issueToken === undefined) === (tokenSecret === undefined)) {
+    throw new TypeError(`${FN}: give exactly one of issueToken (your own tokens) or tokenSecret (built-in stateless tokens)`);
+  }
+  if (issueToken !== undefined && typeof issueToken !== 'function') throw new TypeError(`${FN}: issueToken must be a function`);
+  if (onError !== undefined && typeof onError !== 'function') throw new TypeError(`${FN}: onError must be a function`);
+  if (replayCache !== undefined && typeof replayCache?.claim !== 'function') {
+    throw new TypeError(`${FN}: replayCache must have claim(key, ttlSeconds)`);
+  }
+  const clock = options.now ?? Date.now;
+  if (typeof clock !== 'function') throw new TypeError(`${FN}: now must be a function returning epoch ms`);
+  const skew = options.clockSkewSeconds ?? 300;
+  if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0) throw new TypeError(`${FN}: clockSkewSeconds must be a non-negative number`);
+  const expiresIn = options.expiresIn ?? 900;
+  if (!Number.isInteger(expiresIn) || expiresIn < 1) throw new TypeError(`${FN}: expiresIn must be a positive whole number of seconds`);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError(`${FN}: maxBodyBytes must be a positive integer`);
+  const offset = options.timestampOffset ?? '+07:00';
+  formatTimestamp(0, offset); // validates the offset now
+  const importOptions: KeyImportOptions = options.minModulusBits === undefined ? {} : { minModulusBits: options.minModulusBits };
+  if (typeof clients === 'object') for (const clientKey of Object.keys(clients)) lookupKey(clients, clientKey, importOptions);
+  const resolveKey = createKeyResolver(clients, importOptions);
+  const issuer =
+    tokenSecret === undefined
+      ? undefined
+      : createAccessTokenIssuer({
+          secrets: Array.isArray(tokenSecret) ? (tokenSecret as readonly TokenSecret[]) : [tokenSecret as TokenSecret],
+          ttlSeconds: expiresIn,
+        });
+  const limits = { maxBodyBytes, requireAdditionalInfo: options.requireAdditionalInfo };
+  const skewMs = skew * 1000;
+
+  const respond = (status: number, body: object, now: number, clientKey: string | undefined): EndpointResponse => ({
+    status,
+    headers: {
+      'Content-Type': 'application/json',
+      'X-TIMESTAMP': formatTimestamp(now, offset),
+      ...(clientKey === undefined ? {} : { 'X-CLIENT-KEY': clientKey }),
+    },
+    body: JSON.stringify(body),
+  });
+
+  return async function handleAccessToken(request: EndpointRequest): Promise<EndpointResponse> {
+    let now: number;
+    try {
+      now = clock();
+      if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError(`${FN}: now() returned ${String(now)}`);
+    } catch (error) {
+      now = Date.now();
+      const failure = new SnapError('GENERAL_ERROR', { cause: error });
+      report(onError, error, { status: failure.httpStatus, responseCode: failure.responseCode });
+      return respond(failure.httpStatus, failure.toResponseBody(), now, undefined);
+    }
+    try {
+      if (typeof request !== 'object' || request === null) throw new TypeError(`${FN}: request must be { method, headers, body }`);
+      if (request.method !== 'POST') {
+        throw new SnapError('METHOD_NOT_ALLOWED', { detail: `method ${String(request.method).slice(0, 16)} is not allowed; NICEPAY sends POST` });
+      }
+      const checked = checkAccessTokenRequest(request, limits);
+      const publicKey = await merchantCode('clients lookup', () => resolveKey(checked.clientKey));
+      if (!publicKey) throw unknownClient(checked.clientKey);
+      const verified = finishAccessTokenVerification(checked, publicKey, { nowMs: now, skewMs });
+      if (replayCache) {
+        const replayKey = `nico:at:${encodeBase64Url(sha256Bytes(utf8(`${checked.clientKey}|${checked.timestampText}|${checked.signature}`)))}`;
+        const ttl = Math.max(1, Math.ceil((checked.timestamp.epochMs + skewMs - now) / 1000) + 1);
+        const fresh = await merchantCode('replayCache.claim', () => replayCache.claim(replayKey, ttl));
+        if (!fresh) {
+          throw new SnapError('REPLAYED_REQUEST', { reason: 'Request already used', detail: 'the same signed request (client key, X-TIMESTAMP, signature) was already accepted' });
+        }
+      }
+      const context: IssueTokenContext = { clientKey: verified.clientKey, now, expiresIn, request: verified };
+      const accessToken = issuer
+        ? issuer.issue(verified.clientKey, now)
+        : await merchantCode('issueToken', () => (issueToken as NonNullable<typeof issueToken>)(context));
+      const body = createTokenResponse({ accessToken, expiresIn });
+      return respond(200, body, now, verified.clientKey);
+    } catch (error) {
+      const failure = isSnapError(error) ? error : new SnapError('GENERAL_ERROR', { cause: error });
+      report(onError, error, { status: failure.httpStatus, responseCode: failure.responseCode });
+      const echoed = typeof request === 'object' && request !== null ? echoClientKey(request.headers) : undefined;
+      return respond(failure.httpStatus, failure.toResponseBody(), now, echoed);
+    }
+  };
+}
+
+const handlers = new WeakMap<object, AccessTokenHandler>();
+
+/**
+ * One-call form of {@link createAccessTokenHandler}: the handler is created once per
+ * `options` object and reused. Never throws: bad options answer `500` and go to `onError`.
+ *
+ * @example
+ * ```ts
+ * const options = { clients: { IONPAYTEST: key }, tokenSecret: secret };
+ * const response = await handleAccessTokenRequest({ method: 'POST', headers, body }, options);
+ * ```
+ */
+export async function handleAccessTokenRequest(request: EndpointRequest, options: AccessTokenHandlerOptions): Promise<EndpointResponse> {
+  let handler = typeof options === 'object' && options !== null ? handlers.get(options) : undefined;
+  if (!handler) {
+    try {
+      handler = createAccessTokenHandler(options);
+    } catch (error) {
+      const failure = new SnapError('GENERAL_ERROR', { cause: error });
+      report(typeof options?.onError === 'function' ? options.onError : undefined, error, {
+        status: failure.httpStatus,
+        responseCode: failure.responseCode,
+      });
+      return {
+        status: failure.httpStatus,
+        headers: { 'Content-Type': 'application/json', 'X-TIMESTAMP': formatTimestamp(Date.now()) },
+        body: JSON.stringify(failure.toResponseBody()),
+      };
+    }
+    handlers.set(options, handler);
+  }
+  return handler(request);
+}

@@ -1,0 +1,167 @@
+/**
+ * Stateless access tokens: HMAC-signed, bound to a client key, expiring, rotatable.
+ * @module
+ */
+import { timingSafeEqual, utf8 } from '../crypto/bytes.js';
+import { decodeBase64Url, encodeBase64Url, hmacSha256 } from '../crypto/hmac.js';
+import { isWellFormedClientKey } from '../protocol/access-token-request.js';
+import { MAX_ACCESS_TOKEN_LENGTH } from '../protocol/token-response.js';
+
+/** A secret for {@link createAccessTokenIssuer}: at least 32 bytes (as UTF-8 for a string). */
+export type TokenSecret = string | Uint8Array;
+
+/** Options of {@link createAccessTokenIssuer}. Give `secret`, or `secrets` for rotation. */
+export interface AccessTokenIssuerOptions {
+  /** The signing secret, at least 32 bytes. */
+  readonly secret?: TokenSecret;
+  /** Secrets for rotation: `secrets[0]` signs new tokens, every one of them verifies. */
+  readonly secrets?: readonly TokenSecret[];
+  /** Token lifetime in seconds. Default 900 (15 minutes, NICO's value). */
+  readonly ttlSeconds?: number;
+}
+
+/** Why a token was refused. */
+export type AccessTokenFailure =
+  /** Not a token of this issuer's format (wrong shape, encoding or length). */
+  | 'MALFORMED'
+  /** The MAC does not verify under any configured secret (forged, altered, or signed by a retired secret). */
+  | 'BAD_MAC'
+  /** Past its expiry. */
+  | 'EXPIRED'
+  /** Valid, but issued to another client than the one expected. */
+  | 'OTHER_CLIENT';
+
+/** The outcome of {@link AccessTokenIssuer.verify}. */
+export type AccessTokenCheck =
+  | { readonly valid: true; readonly clientKey: string; readonly expiresAt: number }
+  | { readonly valid: false; readonly reason: AccessTokenFailure };
+
+/** Issues and verifies stateless access tokens. */
+export interface AccessTokenIssuer {
+  /** Lifetime of issued tokens, in seconds. */
+  readonly ttlSeconds: number;
+  /** Issue a token for `clientKey`, valid `ttlSeconds` from `now` (epoch ms, default `Date.now()`). */
+  issue(clientKey: string, now?: number): string;
+  /**
+   * Check a token at `now` (epoch ms, default `Date.now()`); with `expectedClientKey`,
+   * a token of another client is refused as `OTHER_CLIENT`. Never throws for a bad token.
+   */
+  verify(token: string, now?: number, expectedClientKey?: string): AccessTokenCheck;
+}
+
+const VERSION = 1;
+const NONCE_BYTES = 16;
+const HEADER_BYTES = 1 + 4 + NONCE_BYTES; // version, expiry (uint32 seconds), nonce
+const MAC_BYTES = 32;
+const MAC_CHARS = 43; // base64url of 32 bytes
+const DOMAIN = /* @__PURE__ */ utf8('nicepay-nico access token v1\0');
+const MIN_SECRET_BYTES = 32;
+/** The longest client key whose token still fits NICO's 150 characters. */
+export const MAX_TOKEN_CLIENT_KEY_LENGTH = Math.floor(((MAX_ACCESS_TOKEN_LENGTH - 1 - MAC_CHARS) * 3) / 4) - HEADER_BYTES;
+
+function secretBytes(secret: unknown, index: number): Uint8Array {
+  const bytes = typeof secret === 'string' ? utf8(secret) : secret instanceof Uint8Array ? secret : undefined;
+  if (!bytes) throw new TypeError(`createAccessTokenIssuer: secret ${index} must be a string or Uint8Array`);
+  if (bytes.length < MIN_SECRET_BYTES) {
+    throw new RangeError(
+      `createAccessTokenIssuer: secret ${index} is ${bytes.length} bytes; at least ${MIN_SECRET_BYTES} are required. ` +
+        'Generate one with: node -e "console.log(crypto.randomBytes(32).toString(\'base64\'))"',
+    );
+  }
+  return bytes.slice();
+}
+
+function mac(secret: Uint8Array, payload: Uint8Array): Uint8Array {
+  const message = new Uint8Array(DOMAIN.length + payload.length);
+  message.set(DOMAIN);
+  message.set(payload, DOMAIN.length);
+  return hmacSha256(secret, message);
+}
+
+const clockOf = (now: number | undefined, fn: string): number => {
+  const value = now ?? Date.now();
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${fn}: now must be epoch milliseconds`);
+  return value;
+};
+
+/**
+ * Create an issuer of stateless access tokens. A token is
+ * `base64url(version | expiry | 16 random bytes | client key) "." base64url(HMAC-SHA256)`:
+ * at most 150 characters, only RFC 6750 token characters, bound to the client key, expiring
+ * after `ttlSeconds`, never twice the same, verified in constant time. Any number of server
+ * instances sharing the secret verify each other's tokens with no shared store.
+ *
+ * @throws {TypeError | RangeError} for a missing secret, a secret under 32 bytes, or a bad `ttlSeconds`.
+ *
+ * @example
+ * ```ts
+ * const issuer = createAccessTokenIssuer({ secrets: [process.env.TOKEN_SECRET!, process.env.OLD_TOKEN_SECRET!] });
+ * const token = issuer.issue('IONPAYTEST');
+ * issuer.verify(token); // { valid: true, clientKey: 'IONPAYTEST', expiresAt: ... }
+ * issuer.verify(token, Date.now() + 901_000); // { valid: false, reason: 'EXPIRED' }
+ * ```
+ */
+export function createAccessTokenIssuer(options: AccessTokenIssuerOptions): AccessTokenIssuer {
+  const fn = 'createAccessTokenIssuer';
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${fn}: options must be { secret } or { secrets }`);
+  if ((options.secret === undefined) === (options.secrets === undefined)) {
+    throw new TypeError(`${fn}: give exactly one of secret or secrets`);
+  }
+  const list = options.secrets ?? [options.secret];
+  if (!Array.isArray(list) || list.length === 0) throw new TypeError(`${fn}: secrets must be a non-empty array`);
+  const secrets = list.map(secretBytes);
+  const ttlSeconds = options.ttlSeconds ?? 900;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400) {
+    throw new RangeError(`${fn}: ttlSeconds must be a whole number of seconds from 1 to 86400, got ${String(ttlSeconds)}`);
+  }
+  const signer = secrets[0] as Uint8Array;
+
+  return {
+    ttlSeconds,
+    issue(clientKey, now) {
+      if (typeof clientKey !== 'string' || !isWellFormedClientKey(clientKey)) {
+        throw new TypeError('issue: clientKey must be 1-128 visible ASCII characters without "|" or ","');
+      }
+      if (clientKey.length > MAX_TOKEN_CLIENT_KEY_LENGTH) {
+        throw new RangeError(
+          `issue: a client key of ${clientKey.length} characters does not fit a ${MAX_ACCESS_TOKEN_LENGTH}-character token ` +
+            `(at most ${MAX_TOKEN_CLIENT_KEY_LENGTH}); use issueToken with stored tokens instead`,
+        );
+      }
+      const expiry = Math.floor(clockOf(now, 'issue') / 1000) + ttlSeconds;
+      const key = utf8(clientKey);
+      const payload = new Uint8Array(HEADER_BYTES + key.length);
+      const view = new DataView(payload.buffer);
+      payload[0] = VERSION;
+      view.setUint32(1, expiry);
+      crypto.getRandomValues(payload.subarray(5, HEADER_BYTES));
+      payload.set(key, HEADER_BYTES);
+      return `${encodeBase64Url(payload)}.${encodeBase64Url(mac(signer, payload))}`;
+    },
+    verify(token, now, expectedClientKey) {
+      const nowMs = clockOf(now, 'verify');
+      if (typeof token !== 'string' || token.length > MAX_ACCESS_TOKEN_LENGTH) return { valid: false, reason: 'MALFORMED' };
+      const dot = token.indexOf('.');
+      if (dot < 0 || token.length - dot - 1 !== MAC_CHARS) return { valid: false, reason: 'MALFORMED' };
+      let payload: Uint8Array;
+      let tag: Uint8Array;
+      try {
+        payload = decodeBase64Url(token.slice(0, dot));
+        tag = decodeBase64Url(token.slice(dot + 1));
+      } catch {
+        return { valid: false, reason: 'MALFORMED' };
+      }
+      if (payload.length <= HEADER_BYTES || payload[0] !== VERSION || tag.length !== MAC_BYTES) {
+        return { valid: false, reason: 'MALFORMED' };
+      }
+      let matched = false;
+      for (const secret of secrets) matched = timingSafeEqual(mac(secret, payload), tag) || matched;
+      if (!matched) return { valid: false, reason: 'BAD_MAC' };
+      const expiresAt = new DataView(payload.buffer, payload.byteOffset).getUint32(1) * 1000;
+      if (nowMs >= expiresAt) return { valid: false, reason: 'EXPIRED' };
+      const clientKey = new TextDecoder().decode(payload.subarray(HEADER_BYTES));
+      if (expectedClientKey !== undefined && clientKey !== expectedClientKey) return { valid: false, reason: 'OTHER_CLIENT' };
+      return { valid: true, clientKey, expiresAt };
+    },
+  };
+}
