@@ -217,6 +217,9 @@ export function toPublicKey(key: RsaPublicKey | KeyInput, options: KeyImportOpti
     if (validatedPublic.has(key)) return key as RsaPublicKey;
     const candidate = key as Partial<RsaPublicKey>;
     if (candidate.type === 'rsa-public' && typeof candidate.n === 'bigint' && typeof candidate.e === 'bigint') {
+      if (candidate.n <= 0n || candidate.e <= 0n) {
+        throw new KeyImportError('KEY_PARAMETERS', `${fn}: the RsaPublicKey object has a modulus or exponent that is not positive; import the key with importPublicKey.`);
+      }
       // A key object from another copy of this package: validate it the same way.
       const n = candidate.n;
       const e = candidate.e;
@@ -264,11 +267,13 @@ function tooSmall(bits: number, minBits: number, fn: string): KeyImportError {
 /** Normalise text or bytes into DER plus a description of what was given. */
 function decodeInput(input: KeyInput, fn: string): Decoded {
   if (input instanceof Uint8Array) {
-    if (input.length === 0) throw new KeyImportError('KEY_FORMAT', `${fn}: the key is empty (0 bytes)`);
-    // Bytes that are really PEM or base64 text (a file read without an encoding).
-    const first = input[0] as number;
-    if (first !== TAG.SEQUENCE && input.length <= MAX_INPUT_CHARS && input.every((b) => b >= 0x09 && b < 0x7f)) {
-      return decodeInput(new TextDecoder().decode(input), fn);
+    if (input.length === 0) throw new KeyImportError('KEY_FORMAT', `${fn}: the key is empty (0 bytes); read the key file's contents, or pass the key text NICEPAY sent.`);
+    // Bytes that are really PEM or base64 text (a file read without an encoding), possibly
+    // with a UTF-8 byte-order mark (as some editors save it).
+    const bom = input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf ? 3 : 0;
+    const text = input.subarray(bom);
+    if (text[0] !== TAG.SEQUENCE && text.length <= MAX_INPUT_CHARS && text.every((b) => b >= 0x09 && b < 0x7f)) {
+      return decodeInput(new TextDecoder().decode(text), fn);
     }
     return { given: 'DER bytes', der: input };
   }
@@ -279,8 +284,10 @@ function decodeInput(input: KeyInput, fn: string): Decoded {
     throw new KeyImportError('KEY_FORMAT', `${fn}: the key text is ${input.length} characters; an RSA key is a few thousand at most. Pass only the key.`);
   }
   // `\n` and `\r` written as two characters (environment variables, JSON-escaped configs).
-  const text = input.replace(/\\r/g, '').replace(/\\n/g, '\n').trim();
-  if (text === '') throw new KeyImportError('KEY_FORMAT', `${fn}: the key is empty`);
+  const text = input.replace(/\\r/g, '').replace(/\\n/g, '\n').replace(/^\uFEFF/, '').trim();
+  if (text === '') {
+    throw new KeyImportError('KEY_FORMAT', `${fn}: the key is empty; check that the environment variable or file holding NICEPAY's key is set and read.`);
+  }
   if (text.includes('-----BEGIN')) return decodePem(text, fn);
   const compact = text.replace(/\s+/g, '');
   let der: Uint8Array;
@@ -354,7 +361,8 @@ function wrapDer<T>(f: () => T, decoded: Decoded, fn: string): T {
     return f();
   } catch (cause) {
     if (cause instanceof DerError) {
-      throw new KeyImportError('KEY_FORMAT', `${fn}: ${decoded.given} is not a valid key: ${cause.message}.`, { cause });
+      const cut = /truncated|longer than the data/.test(cause.message) ? ' The key looks cut short: copy it whole, from the first to the last character.' : '';
+      throw new KeyImportError('KEY_FORMAT', `${fn}: ${decoded.given} is not a valid key: ${cause.message}.${cut}`, { cause });
     }
     throw cause;
   }
@@ -484,9 +492,10 @@ function makePrivateKey(fields: Uint8Array[], decoded: Decoded, minBits: number)
   const bits = checkPublicParameters(n, e, decoded, minBits, fn);
   const consistent =
     p > 1n && q > 1n && p * q === n && d > 0n && d < n &&
-    dp === d % (p - 1n) && dq === d % (q - 1n) && (qi * q) % p === 1n;
+    dp === d % (p - 1n) && dq === d % (q - 1n) && (qi * q) % p === 1n &&
+    (e * dp) % (p - 1n) === 1n && (e * dq) % (q - 1n) === 1n;
   if (!consistent) {
-    throw new KeyImportError('KEY_PARAMETERS', `${fn}: ${decoded.given}: the private key's numbers do not fit together (n != p*q, or d, dp, dq, qi wrong); the key is damaged.`);
+    throw new KeyImportError('KEY_PARAMETERS', `${fn}: ${decoded.given}: the private key's numbers do not fit together (n != p*q, or e, d, dp, dq, qi wrong); the key is damaged.`);
   }
   const publicKey: RsaPublicKey = Object.freeze({ type: 'rsa-public', n, e, bits, byteLength: Math.ceil(bits / 8) });
   validatedPublic.add(publicKey);

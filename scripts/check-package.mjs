@@ -1,0 +1,341 @@
+#!/usr/bin/env node
+/**
+ * Checks the package as it is published, not as it sits in the repository.
+ * Run by `npm run test:package` (last step of `npm test`); expects `npm run build` to have run.
+ *
+ *   1. publint --strict                    no error, warning or suggestion
+ *   2. attw --pack . (profile "strict")    clean for node10, node16 (CJS and ESM) and bundler
+ *   3. npm pack                            the tarball holds dist/ and the package's docs only
+ *   4. npm install <tgz>                   into a scratch consumer project under .tmp/
+ *   5. ESM consumer                        import, verify NICEPAY's sandbox vector, SnapError
+ *   6. CJS consumer                        the same with require(), under --no-experimental-require-module
+ *   7-9. TypeScript consumers              nodenext ESM (.ts), nodenext CJS (.cts), bundler
+ *
+ * The consumer runs inside /work/main/.tmp, so Node's lookup of node_modules could climb
+ * up to the repository's own node_modules and hide a missing dependency. The ESM run is
+ * therefore guarded by a resolve hook that fails on any file outside the consumer project,
+ * and the CJS run checks require.cache the same way.
+ *
+ * Prints one line per check and finally `N passed, M failed`; exits 1 on any failure.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const tmp = join(root, '.tmp', 'check-package');
+const consumer = join(tmp, 'consumer');
+const bin = (name) => join(root, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name);
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+// ---------------------------------------------------------------------------------------
+// The known-answer vector: NICEPAY's public 1024-bit sandbox key and one signature it
+// published. Taken from test/vectors/nicepay-rsa.json when present, else these literals.
+const LITERAL_VECTOR = {
+  source: 'literal values in scripts/check-package.mjs',
+  publicKey:
+    'MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCJyXtRttkdnzHISBOgY7WEasjI+pbqz/86ur8u/VmohirdBcbOKtwG+In5jl3fe8p0uX9CUXyKmpFw3Ff3tq8fWxXbEthzkWO6OQLew+RN7ZMjTPbJiP+3ZPHdztH8nmcq5jzMkoIc4JEd6DBA1tUwg+autx4f6KtCymf+CY3G/QIDAQAB',
+  stringToSign: 'IONPAYTEST|2023-02-22T14:43:27+07:00',
+  signature:
+    'H0SI/1ArKnqoNdKeeO0KD+3RVuhoE7/xvQ6uBWksAqf033vAIQIrXIjVRfCEqSHzSWjRkUYeaYhJ12YEQvG3zjaF6jQZEYEdTeFSw/RTEdwXCnjfZMN+MyTEPoB3UE51dVAMRFUSwhVEHirn/ucND2OKiPCj7qy7CQa8DWNq3/M=',
+};
+
+function loadVector() {
+  const file = join(root, 'test', 'vectors', 'nicepay-rsa.json');
+  if (!existsSync(file)) return LITERAL_VECTOR;
+  try {
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    const publicKey = json.rsaSandboxKey?.publicKeySpkiBase64;
+    const entry = (json.accessTokenSignatures ?? []).find((v) => v.key === 'rsaSandboxKey' && /^[^|]+\|.+$/.test(v.stringToSign ?? ''));
+    if (typeof publicKey === 'string' && entry && typeof entry.signatureBase64 === 'string') {
+      return { source: 'test/vectors/nicepay-rsa.json', publicKey, stringToSign: entry.stringToSign, signature: entry.signatureBase64 };
+    }
+  } catch {
+    // fall through to the literals
+  }
+  return LITERAL_VECTOR;
+}
+
+// ---------------------------------------------------------------------------------------
+// Running commands and recording checks.
+
+const childEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
+const stripAnsi = (s) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+
+/** Run a command; returns { status, output } (stdout and stderr together, ANSI stripped). */
+function run(cmd, args, cwd = root) {
+  const r = spawnSync(cmd, args, {
+    cwd,
+    env: childEnv,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 5 * 60_000,
+    shell: process.platform === 'win32',
+  });
+  const output = stripAnsi(`${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? `\n${r.error.message}` : ''}`).trim();
+  return { status: r.status ?? 1, stdout: r.stdout ?? '', output };
+}
+
+/** Throw with the command's output when it did not exit 0. */
+function runOk(cmd, args, cwd) {
+  const r = run(cmd, args, cwd);
+  if (r.status !== 0) throw new CheckError(`${cmd} ${args.join(' ')} exited ${r.status}`, r.output);
+  return r;
+}
+
+class CheckError extends Error {
+  constructor(message, details = '') {
+    super(message);
+    this.details = details;
+  }
+}
+
+const results = [];
+function check(name, fn) {
+  try {
+    const note = fn();
+    results.push(true);
+    console.log(`ok  ${name}${note ? `  (${note})` : ''}`);
+  } catch (error) {
+    results.push(false);
+    console.log(`FAIL ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    const details = error instanceof CheckError ? error.details : error instanceof Error ? error.stack : '';
+    if (details) console.log(details.replace(/^/gm, '     | '));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Start.
+
+rmSync(tmp, { recursive: true, force: true });
+mkdirSync(consumer, { recursive: true });
+
+for (const file of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts']) {
+  if (!existsSync(join(root, file))) {
+    console.log(`FAIL ${file} is missing: run \`npm run build\` first`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+
+check('publint --strict', () => {
+  const r = run(bin('publint'), ['run', '.', '--strict', '--level', 'suggestion']);
+  const flagged = /^(Errors|Warnings|Suggestions):/m.test(r.output);
+  if (r.status !== 0 || flagged || !r.output.includes('All good!')) {
+    throw new CheckError(`publint reported problems (exit ${r.status})`, r.output);
+  }
+});
+
+check('attw --pack . (node10, node16 CJS, node16 ESM, bundler)', () => {
+  // The default profile, "strict", checks all four resolutions; `--profile node16` would
+  // ignore node10, which this package is meant to pass too.
+  const r = run(bin('attw'), ['--pack', '.', '--profile', 'strict', '--format', 'ascii', '--no-color', '--no-emoji']);
+  if (r.status !== 0 || !/No problems found/.test(r.output)) throw new CheckError(`attw reported problems (exit ${r.status})`, r.output);
+});
+
+let tarball;
+check('npm pack (tarball holds package.json, docs and dist/ only)', () => {
+  const r = runOk('npm', ['pack', '--json', '--pack-destination', tmp]);
+  const info = JSON.parse(r.stdout.slice(r.stdout.indexOf('[')))[0];
+  const files = info.files.map((f) => f.path).sort();
+  const required = ['package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts'];
+  const missing = required.filter((f) => !files.includes(f));
+  const allowed = /^(package\.json|README\.md|CHANGELOG\.md|LICENSE(\.md|\.txt)?|dist\/.+)$/;
+  const unexpected = files.filter((f) => !allowed.test(f));
+  if (missing.length || unexpected.length) {
+    throw new CheckError('unexpected tarball contents', [`missing: ${missing.join(', ') || '-'}`, `unexpected: ${unexpected.join(', ') || '-'}`, ...files].join('\n'));
+  }
+  tarball = join(tmp, info.filename);
+  if (!existsSync(tarball)) throw new CheckError(`npm pack did not write ${tarball}`, r.output);
+  return `${info.filename}, ${files.length} files, ${(info.size / 1024).toFixed(1)} kB`;
+});
+
+// ---------------------------------------------------------------------------------------
+// The consumer project.
+
+const vector = loadVector();
+const [clientKey, timestamp] = [vector.stringToSign.slice(0, vector.stringToSign.indexOf('|')), vector.stringToSign.slice(vector.stringToSign.indexOf('|') + 1)];
+
+let installed = false;
+check(`npm install ${pkg.name}-${pkg.version}.tgz into a scratch consumer`, () => {
+  if (!tarball) throw new CheckError('skipped: no tarball');
+  writeFileSync(join(consumer, 'package.json'), `${JSON.stringify({ name: 'nicepay-nico-consumer', version: '0.0.0', private: true, type: 'module' }, null, 2)}\n`);
+  runOk('npm', ['install', '--no-audit', '--no-fund', tarball], consumer);
+  const missing = ['nicepay-nico', ...Object.keys(pkg.dependencies ?? {})].filter((dep) => !existsSync(join(consumer, 'node_modules', dep, 'package.json')));
+  if (missing.length) throw new CheckError(`not installed in the consumer: ${missing.join(', ')}`);
+  installed = true;
+});
+
+/** The runtime check, shared by the ESM and CJS consumers (`importLine` differs). */
+const runtimeBody = (importLine, flavour) => `${importLine}
+
+const V = ${JSON.stringify({ ...vector, clientKey, timestamp }, null, 2)};
+
+const key = importPublicKey(V.publicKey, { minModulusBits: 1024 });
+assert.equal(key.type, 'rsa-public');
+assert.equal(key.bits, 1024);
+
+// The published vector verifies, with the imported key and with the key text.
+assert.equal(buildStringToSign(V.clientKey, V.timestamp), V.stringToSign);
+assert.equal(verifySignature(key, V.stringToSign, V.signature), true, 'sandbox vector must verify');
+
+// A tampered signature (one base64 character changed, same length) does not; nor does a
+// changed message.
+const i = 20;
+const tampered = V.signature.slice(0, i) + (V.signature[i] === 'A' ? 'B' : 'A') + V.signature.slice(i + 1);
+assert.equal(tampered.length, V.signature.length);
+assert.equal(verifySignature(key, V.stringToSign, tampered), false, 'tampered signature must not verify');
+assert.equal(verifySignature(key, V.stringToSign + ' ', V.signature), false, 'changed message must not verify');
+
+// SnapError carries its SNAP answer.
+const error = new SnapError('MISSING_MANDATORY_FIELD', { field: 'X-TIMESTAMP' });
+assert.ok(error instanceof Error);
+assert.equal(error.responseCode, '4007302');
+assert.equal(error.httpStatus, 400);
+assert.equal(error.responseMessage, 'Invalid Mandatory Field {X-TIMESTAMP}');
+assert.ok(isSnapError(error));
+
+// The whole access-token request, at the vector's own time.
+const request = (signature) => ({
+  headers: { 'content-type': 'application/json', 'x-timestamp': V.timestamp, 'x-client-key': V.clientKey, 'x-signature': signature },
+  body: '{"grantType":"client_credentials"}',
+});
+const options = { clients: { [V.clientKey]: V.publicKey }, minModulusBits: 1024, now: Date.parse(V.timestamp) };
+const verified = verifyAccessTokenRequest(request(V.signature), options);
+assert.equal(verified.clientKey, V.clientKey);
+assert.equal(verified.body.grantType, 'client_credentials');
+assert.throws(
+  () => verifyAccessTokenRequest(request(tampered), options),
+  (e) => e instanceof SnapError && e.code === 'INVALID_SIGNATURE' && e.responseCode === '4017300',
+);
+
+console.log('${flavour} consumer ok');
+`;
+
+const NAMES = 'buildStringToSign, importPublicKey, isSnapError, SnapError, verifyAccessTokenRequest, verifySignature';
+
+check(`ESM consumer: import from '${pkg.name}', sandbox vector true, tampered false, SnapError 4007302`, () => {
+  if (!installed) throw new CheckError('skipped: package not installed');
+  // Fail on any module resolved outside the consumer project (see the header comment).
+  writeFileSync(join(consumer, 'guard.mjs'), "import { register } from 'node:module';\nregister('./guard-hooks.mjs', import.meta.url);\n");
+  writeFileSync(
+    join(consumer, 'guard-hooks.mjs'),
+    `const root = new URL('./', import.meta.url).href;
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  if (result.url.startsWith('file:') && !result.url.startsWith(root)) {
+    throw new Error(\`\${specifier} resolved outside the consumer project: \${result.url}\`);
+  }
+  return result;
+}
+`,
+  );
+  writeFileSync(join(consumer, 'esm.mjs'), runtimeBody(`import assert from 'node:assert/strict';\nimport { ${NAMES} } from '${pkg.name}';`, 'ESM'));
+  const r = runOk(process.execPath, ['--import', './guard.mjs', 'esm.mjs'], consumer);
+  if (!r.output.includes('ESM consumer ok')) throw new CheckError('no success line', r.output);
+  return `vector from ${vector.source}`;
+});
+
+check(`CJS consumer: require('${pkg.name}') under node --no-experimental-require-module`, () => {
+  if (!installed) throw new CheckError('skipped: package not installed');
+  const cjsTail = `
+// Everything loaded must come from the installed package's CJS build (its dependencies are
+// bundled in): nothing from outside the consumer project, no ESM-only dependency.
+const loaded = Object.keys(require.cache).filter((f) => f !== __filename);
+const expected = require('node:path').join(__dirname, 'node_modules', '${pkg.name}', 'dist', 'index.cjs');
+assert.deepEqual(loaded, [expected], 'require.cache: ' + loaded.join(', '));
+`;
+  writeFileSync(join(consumer, 'cjs.cjs'), runtimeBody(`'use strict';\nconst assert = require('node:assert/strict');\nconst { ${NAMES} } = require('${pkg.name}');`, 'CJS') + cjsTail);
+  const r = runOk(process.execPath, ['--no-experimental-require-module', 'cjs.cjs'], consumer);
+  if (!r.output.includes('CJS consumer ok')) throw new CheckError('no success line', r.output);
+});
+
+// ---------------------------------------------------------------------------------------
+// TypeScript consumers, type-checked with the repository's own compiler.
+
+const typedBody = (importLine) => `${importLine}
+
+const k: RsaPublicKey = importPublicKey(${JSON.stringify(vector.publicKey)}, { minModulusBits: 1024 });
+const bits: number = k.bits;
+const ok: boolean = verifySignature(k, buildStringToSign(${JSON.stringify(clientKey)}, ${JSON.stringify(timestamp)}), ${JSON.stringify(vector.signature)});
+
+const options: AccessTokenVerifyOptions = { clients: { ${JSON.stringify(clientKey)}: k }, minModulusBits: 1024, now: new Date() };
+try {
+  const verified: VerifiedAccessTokenRequest = verifyAccessTokenRequest(
+    { headers: { 'Content-Type': 'application/json' }, body: '{"grantType":"client_credentials"}' },
+    options,
+  );
+  const clientKey: string = verified.clientKey;
+  const grantType: 'client_credentials' = verified.body.grantType;
+  void clientKey;
+  void grantType;
+} catch (e) {
+  if (e instanceof SnapError) {
+    const c: SnapErrorCode = e.code;
+    const status: number = e.httpStatus;
+    const body: { responseCode: string; responseMessage: string } = e.toResponseBody();
+    void c;
+    void status;
+    void body;
+  }
+}
+
+// The type check is live: this line must be an error (timestamp must be a string).
+// @ts-expect-error
+buildStringToSign(${JSON.stringify(clientKey)}, 1700000000);
+
+void bits;
+void ok;
+export {};
+`;
+
+const TYPE_NAMES = 'buildStringToSign, importPublicKey, SnapError, verifyAccessTokenRequest, verifySignature';
+const TYPE_ONLY = 'type AccessTokenVerifyOptions, type RsaPublicKey, type SnapErrorCode, type VerifiedAccessTokenRequest';
+const strictOptions = {
+  strict: true,
+  noEmit: true,
+  skipLibCheck: false, // the shipped .d.ts/.d.cts must compile under a strict consumer
+  exactOptionalPropertyTypes: true,
+  noUncheckedIndexedAccess: true,
+  target: 'es2022',
+  lib: ['es2022'], // no DOM, no @types/node: the declarations must not need either
+  types: [],
+};
+
+/** Type-check one consumer; `declarations` is the file of the package it must resolve to. */
+function typeCheck(name, file, compilerOptions, declarations) {
+  const config = join(consumer, `tsconfig.${name}.json`);
+  writeFileSync(config, `${JSON.stringify({ compilerOptions: { ...strictOptions, ...compilerOptions }, files: [file] }, null, 2)}\n`);
+  const r = runOk(bin('tsc'), ['-p', config, '--listFiles'], consumer);
+  const wanted = join(consumer, 'node_modules', pkg.name, 'dist', declarations);
+  if (!r.output.split(/\r?\n/).some((line) => resolve(line.trim()) === wanted)) {
+    throw new CheckError(`did not resolve '${pkg.name}' to dist/${declarations}`, r.output);
+  }
+  return `resolved dist/${declarations}`;
+}
+
+check('tsc: nodenext, ESM consumer (.ts in a "type": "module" project)', () => {
+  if (!installed) throw new CheckError('skipped: package not installed');
+  writeFileSync(join(consumer, 'esm.ts'), typedBody(`import { ${TYPE_NAMES}, ${TYPE_ONLY} } from '${pkg.name}';`));
+  return typeCheck('esm', 'esm.ts', { module: 'nodenext', moduleResolution: 'nodenext' }, 'index.d.ts');
+});
+
+check('tsc: nodenext, CJS consumer (.cts)', () => {
+  if (!installed) throw new CheckError('skipped: package not installed');
+  writeFileSync(join(consumer, 'cjs.cts'), typedBody(`import { ${TYPE_NAMES}, ${TYPE_ONLY} } from '${pkg.name}';`));
+  return typeCheck('cjs', 'cjs.cts', { module: 'nodenext', moduleResolution: 'nodenext' }, 'index.d.cts');
+});
+
+check('tsc: bundler resolution', () => {
+  if (!installed) throw new CheckError('skipped: package not installed');
+  writeFileSync(join(consumer, 'bundler.ts'), typedBody(`import { ${TYPE_NAMES}, ${TYPE_ONLY} } from '${pkg.name}';`));
+  return typeCheck('bundler', 'bundler.ts', { module: 'esnext', moduleResolution: 'bundler' }, 'index.d.ts');
+});
+
+// ---------------------------------------------------------------------------------------
+
+const passed = results.filter(Boolean).length;
+const failed = results.length - passed;
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
