@@ -2,8 +2,6 @@
  * Byte helpers: UTF-8, constant-time comparison, big-endian integers.
  * @module
  */
-import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
-
 const encoder = /* @__PURE__ */ new TextEncoder();
 
 /** UTF-8 bytes of a string (lone surrogates become U+FFFD, as in every Web API). */
@@ -30,14 +28,61 @@ export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+const HEX_BYTE = /* @__PURE__ */ Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** Unsigned big-endian bytes to a bigint (empty -> 0n). */
 export function bytesToBigInt(bytes: Uint8Array): bigint {
-  return bytes.length === 0 ? 0n : bytesToNumberBE(bytes);
+  if (bytes.length === 0) return 0n;
+  let hex = '0x';
+  for (let i = 0; i < bytes.length; i++) hex += HEX_BYTE[bytes[i] as number];
+  return BigInt(hex);
+}
+
+/** Lower-case hex of a non-negative bigint, left-padded to exactly `length` bytes. */
+export function bigIntToHex(value: bigint, length: number): string {
+  if (value < 0n) throw new RangeError('expected a non-negative bigint');
+  const hex = value.toString(16);
+  if (hex.length > length * 2) throw new RangeError(`bigint does not fit ${length} bytes`);
+  return hex.padStart(length * 2, '0');
 }
 
 /** A non-negative bigint to exactly `length` big-endian bytes. */
 export function bigIntToBytes(value: bigint, length: number): Uint8Array {
-  return numberToBytesBE(value, length);
+  const hex = bigIntToHex(value, length);
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Lower-case hex of bytes. */
+export function bytesToHex(bytes: Uint8Array): string {
+  let hex = '';
+  for (let i = 0; i < bytes.length; i++) hex += HEX_BYTE[bytes[i] as number];
+  return hex;
+}
+
+/**
+ * Compare two strings in time that depends only on their lengths. Used on hex encodings of
+ * fixed length.
+ */
+export function timingSafeEqualString(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/** Inverse of `a` modulo `m` (extended Euclid); throws when none exists. */
+export function modInverse(a: bigint, m: bigint): bigint {
+  let [oldR, r] = [((a % m) + m) % m, m];
+  let [oldS, s] = [1n, 0n];
+  while (r !== 0n) {
+    const q = oldR / r;
+    [oldR, r] = [r, oldR - q * r];
+    [oldS, s] = [s, oldS - q * s];
+  }
+  if (oldR !== 1n) throw new RangeError('no modular inverse');
+  return ((oldS % m) + m) % m;
 }
 
 /** Number of bits of a positive bigint. */

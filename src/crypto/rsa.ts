@@ -4,10 +4,9 @@
  * with the one the signature opens to. No padding parser exists to be fooled.
  * @module
  */
-import { invert } from '@noble/curves/abstract/modular.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { base64Length, decodeBase64Strict, encodeBase64 } from './base64.js';
-import { bigIntToBytes, bytesToBigInt, timingSafeEqual, utf8 } from './bytes.js';
+import { bigIntToBytes, bigIntToHex, bytesToBigInt, bytesToHex, modInverse, timingSafeEqualString, utf8 } from './bytes.js';
 import { toPrivateKey, toPublicKey, type KeyInput, type RsaPrivateKey, type RsaPublicKey } from './keys.js';
 
 /** DER of `DigestInfo { AlgorithmIdentifier { id-sha256, NULL }, OCTET STRING (32) }` before the hash. */
@@ -102,17 +101,30 @@ export function verifySignature(publicKey: RsaPublicKey | KeyInput, stringToSign
   return verifyBytes(key, utf8(stringToSign), signature);
 }
 
+/** Hex of everything before the hash in the EMSA-PKCS1-v1_5 SHA-256 block, per modulus length. */
+const emPrefixHex = new Map<number, string>();
+
+function expectedEncodedMessageHex(digest: Uint8Array, k: number): string {
+  let prefix = emPrefixHex.get(k);
+  if (prefix === undefined) {
+    prefix = bytesToHex(emsaPkcs1v15Sha256(new Uint8Array(32), k).subarray(0, k - 32));
+    emPrefixHex.set(k, prefix);
+  }
+  return prefix + bytesToHex(digest);
+}
+
 /**
  * Verify a signature given as bytes over a message given as bytes (same rules as
- * {@link verifySignature}).
+ * {@link verifySignature}). The encoded message is compared whole, as fixed-length hex,
+ * in time that depends only on the key's size.
  */
 export function verifyBytes(key: RsaPublicKey, message: Uint8Array, signature: Uint8Array): boolean {
   const k = key.byteLength;
   if (signature.length !== k) return false;
   const s = bytesToBigInt(signature);
   if (s >= key.n) return false;
-  const em = bigIntToBytes(modPowPublic(s, key.e, key.n), k);
-  return timingSafeEqual(em, emsaPkcs1v15Sha256(sha256(message), k));
+  const opened = bigIntToHex(modPowPublic(s, key.e, key.n), k);
+  return timingSafeEqualString(opened, expectedEncodedMessageHex(sha256(message), k));
 }
 
 /**
@@ -147,7 +159,7 @@ export function signBytes(key: RsaPrivateKey, message: Uint8Array): Uint8Array {
   const m1 = modPowPrivate(blinded % p, dp, p);
   const m2 = modPowPrivate(blinded % q, dq, q);
   const h = (qi * (((m1 - m2) % p) + p)) % p;
-  const s = ((m2 + h * q) * invert(r, n)) % n;
+  const s = ((m2 + h * q) * modInverse(r, n)) % n;
   if (modPowPublic(s, e, n) !== m) throw new Error('signStringToSign: RSA signing fault detected; the private key may be damaged');
   return bigIntToBytes(s, k);
 }
