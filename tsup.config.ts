@@ -5,13 +5,17 @@ import { defineConfig } from 'tsup';
 //   update them.
 // - CJS inlines them: their 2.x releases are ESM-only, and `require()` of ESM is not
 //   available on every supported Node (see `node --no-experimental-require-module`).
+// Both split shared code into chunks, so `nicepay-nico`, `nicepay-nico/fetch` and
+// `nicepay-nico/node` share one copy of the core (one SnapError class, one key cache).
 const common = {
-  entry: { index: 'src/index.ts' },
+  entry: { index: 'src/index.ts', fetch: 'src/adapters/fetch.ts', node: 'src/adapters/node.ts' },
   target: 'es2022',
   platform: 'neutral',
-  sourcemap: true,
+  // No source maps: they would point at src/, which the package does not ship.
+  sourcemap: false,
   dts: true,
   treeshake: true,
+  splitting: true,
 } as const;
 
 export default defineConfig([

@@ -31,30 +31,16 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 // ---------------------------------------------------------------------------------------
 // The known-answer vector: NICEPAY's public 1024-bit sandbox key and one signature it
-// published. Taken from test/vectors/nicepay-rsa.json when present, else these literals.
-const LITERAL_VECTOR = {
-  source: 'literal values in scripts/check-package.mjs',
-  publicKey:
-    'MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCJyXtRttkdnzHISBOgY7WEasjI+pbqz/86ur8u/VmohirdBcbOKtwG+In5jl3fe8p0uX9CUXyKmpFw3Ff3tq8fWxXbEthzkWO6OQLew+RN7ZMjTPbJiP+3ZPHdztH8nmcq5jzMkoIc4JEd6DBA1tUwg+autx4f6KtCymf+CY3G/QIDAQAB',
-  stringToSign: 'IONPAYTEST|2023-02-22T14:43:27+07:00',
-  signature:
-    'H0SI/1ArKnqoNdKeeO0KD+3RVuhoE7/xvQ6uBWksAqf033vAIQIrXIjVRfCEqSHzSWjRkUYeaYhJ12YEQvG3zjaF6jQZEYEdTeFSw/RTEdwXCnjfZMN+MyTEPoB3UE51dVAMRFUSwhVEHirn/ucND2OKiPCj7qy7CQa8DWNq3/M=',
-};
-
+// published, from the project's copy of NICEPAY's vectors.
 function loadVector() {
-  const file = join(root, 'test', 'vectors', 'nicepay-rsa.json');
-  if (!existsSync(file)) return LITERAL_VECTOR;
-  try {
-    const json = JSON.parse(readFileSync(file, 'utf8'));
-    const publicKey = json.rsaSandboxKey?.publicKeySpkiBase64;
-    const entry = (json.accessTokenSignatures ?? []).find((v) => v.key === 'rsaSandboxKey' && /^[^|]+\|.+$/.test(v.stringToSign ?? ''));
-    if (typeof publicKey === 'string' && entry && typeof entry.signatureBase64 === 'string') {
-      return { source: 'test/vectors/nicepay-rsa.json', publicKey, stringToSign: entry.stringToSign, signature: entry.signatureBase64 };
-    }
-  } catch {
-    // fall through to the literals
-  }
-  return LITERAL_VECTOR;
+  const json = JSON.parse(readFileSync(join(root, 'test', 'vectors', 'nicepay-rsa.json'), 'utf8'));
+  const entry = json.accessTokenSignatures.find((v) => v.key === 'rsaSandboxKey');
+  return {
+    source: 'test/vectors/nicepay-rsa.json',
+    publicKey: json.rsaSandboxKey.publicKeySpkiBase64,
+    stringToSign: entry.stringToSign,
+    signature: entry.signatureBase64,
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -139,7 +125,7 @@ check('npm pack (tarball holds package.json, docs and dist/ only)', () => {
   const r = runOk('npm', ['pack', '--json', '--pack-destination', tmp]);
   const info = JSON.parse(r.stdout.slice(r.stdout.indexOf('[')))[0];
   const files = info.files.map((f) => f.path).sort();
-  const required = ['package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts'];
+  const required = ['package.json', ...['index', 'fetch', 'node'].flatMap((e) => [`dist/${e}.js`, `dist/${e}.cjs`, `dist/${e}.d.ts`, `dist/${e}.d.cts`])];
   const missing = required.filter((f) => !files.includes(f));
   const allowed = /^(package\.json|README\.md|CHANGELOG\.md|LICENSE(\.md|\.txt)?|dist\/.+)$/;
   const unexpected = files.filter((f) => !allowed.test(f));
@@ -242,9 +228,14 @@ check(`CJS consumer: require('${pkg.name}') under node --no-experimental-require
   const cjsTail = `
 // Everything loaded must come from the installed package's CJS build (its dependencies are
 // bundled in): nothing from outside the consumer project, no ESM-only dependency.
+assert.equal(typeof require('${pkg.name}/fetch').createFetchHandler, 'function');
+assert.equal(typeof require('${pkg.name}/node').createNodeHandler, 'function');
+const path = require('node:path');
+const dist = path.join(__dirname, 'node_modules', '${pkg.name}', 'dist') + path.sep;
 const loaded = Object.keys(require.cache).filter((f) => f !== __filename);
-const expected = require('node:path').join(__dirname, 'node_modules', '${pkg.name}', 'dist', 'index.cjs');
-assert.deepEqual(loaded, [expected], 'require.cache: ' + loaded.join(', '));
+assert.ok(loaded.includes(dist + 'index.cjs'), 'index.cjs loaded');
+const outside = loaded.filter((f) => !(f.startsWith(dist) && f.endsWith('.cjs')));
+assert.deepEqual(outside, [], 'require.cache outside the package CJS build: ' + outside.join(', '));
 `;
   writeFileSync(join(consumer, 'cjs.cjs'), runtimeBody(`'use strict';\nconst assert = require('node:assert/strict');\nconst { ${NAMES} } = require('${pkg.name}');`, 'CJS') + cjsTail);
   const r = runOk(process.execPath, ['--no-experimental-require-module', 'cjs.cjs'], consumer);

@@ -3,13 +3,11 @@
  * @module
  */
 import { hmac } from '@noble/hashes/hmac.js';
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { base64urlnopad } from '@scure/base';
 
 /** HMAC-SHA256. */
 export const hmacSha256 = (key: Uint8Array, message: Uint8Array): Uint8Array => hmac(sha256, key, message);
-/** HMAC-SHA512. */
-export const hmacSha512 = (key: Uint8Array, message: Uint8Array): Uint8Array => hmac(sha512, key, message);
 /** SHA-256. */
 export const sha256Bytes = (message: Uint8Array): Uint8Array => sha256(message);
 
