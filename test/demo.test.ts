@@ -1,0 +1,59 @@
+/** `npm run demo` is the README's main job: it must work and tell the truth. */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = new URL('..', import.meta.url).pathname;
+
+beforeAll(() => {
+  if (!existsSync(`${root}dist/index.js`) || !existsSync(`${root}dist/node.js`)) {
+    spawnSync('npx', ['tsup'], { cwd: root, stdio: 'ignore' });
+  }
+});
+
+describe('npm run demo', () => {
+  it('plays the whole story against a real local server and exits 0', () => {
+    const run = spawnSync(process.execPath, ['scripts/demo.mjs'], { cwd: root, encoding: 'utf8', timeout: 30_000, env: { ...process.env, NO_COLOR: '1' } });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/listening|endpoint on http:\/\/127\.0\.0\.1:\d+/);
+    expect(run.stdout).toMatch(/1\. A valid request[\s\S]*< HTTP 200[\s\S]*"responseCode":"2007300"[\s\S]*token check: valid for IONPAYTEST/);
+    expect(run.stdout).toMatch(/2\. [^\n]*signature[\s\S]*?< HTTP 401[\s\S]*?Unauthorized\. Signature does not verify/);
+    expect(run.stdout).toMatch(/3\. A stale timestamp[\s\S]*?< HTTP 401[\s\S]*?X-TIMESTAMP is 6\d\d s behind/);
+    expect(run.stdout).toMatch(/4\. A missing X-TIMESTAMP[\s\S]*?< HTTP 400[\s\S]*?Invalid Mandatory Field \{X-TIMESTAMP\}/);
+    expect(run.stdout).toMatch(/5\. [^\n]*replayed[\s\S]*?< HTTP 401[\s\S]*?Request already used/);
+    expect(run.stdout).toContain('every answer as the protocol requires (6/6)');
+    expect(run.stdout).not.toContain('UNEXPECTED');
+  });
+
+  it('--serve keeps a server running and prints a curl command that works', async () => {
+    const child = spawn(process.execPath, ['scripts/demo.mjs', '--serve', '--port', '0'], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
+    try {
+      let output = '';
+      child.stdout.setEncoding('utf8');
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no curl command printed:\n${output}`)), 20_000);
+        child.stdout.on('data', (chunk: string) => {
+          output += chunk;
+          if (/-d '.*'/.test(output)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`demo exited with ${code}:\n${output}`)));
+      });
+      // Replay the printed curl command with fetch: same URL, headers and body.
+      const url = /curl -i -X POST (\S+)/.exec(output)?.[1] as string;
+      const headers = Object.fromEntries([...output.matchAll(/-H '([^:]+): ([^']+)'/g)].map((m) => [m[1] as string, m[2] as string]));
+      const body = /-d '(.*)'/.exec(output)?.[1] as string;
+      expect(Object.keys(headers).sort()).toEqual(['Content-Type', 'X-CLIENT-KEY', 'X-SIGNATURE', 'X-TIMESTAMP']);
+      const response = await fetch(url, { method: 'POST', headers, body });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { responseCode: string }).responseCode).toBe('2007300');
+      // Once: the replay guard refuses the same request again.
+      const again = await fetch(url, { method: 'POST', headers, body });
+      expect(again.status).toBe(401);
+    } finally {
+      child.kill('SIGINT');
+    }
+  });
+});
