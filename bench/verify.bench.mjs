@@ -216,9 +216,19 @@ async function bundleSize(label, stdinContents) {
 }
 
 const GZIP_TARGET = 16_000; // bytes ("16 kB")
+// The access-token verification core: every function of the core library, without the
+// endpoint handler, token issuer and claim store that sit on top of it.
+const CORE = [
+  'buildStringToSign', 'parseTimestamp', 'formatTimestamp', 'importPublicKey', 'importPrivateKey',
+  'verifySignature', 'signStringToSign', 'SNAP_RESPONSE_CODES', 'parseResponseCode', 'snapResponse',
+  'snapResponseCode', 'SnapError', 'SNAP_ERROR_TABLE', 'isSnapError', 'KeyImportError',
+  'verifyAccessTokenRequest', 'createAccessTokenVerifier', 'createTokenResponse', 'timingSafeEqual',
+];
 const sizes = [
+  await bundleSize('core: verification functions and SNAP codes', `export { ${CORE.join(', ')} } from './dist/index.js';`),
   await bundleSize('dist/index.js, everything (export *)', "export * from './dist/index.js';"),
   await bundleSize('only verifySignature + importPublicKey', "export { verifySignature, importPublicKey } from './dist/index.js';"),
+  await bundleSize('nicepay-nico/fetch (createFetchHandler)', "export * from './dist/fetch.js';"),
 ];
 console.log('Bundle size: esbuild, bundled with all dependencies, minified, ESM, platform neutral; gzip level 9');
 table(

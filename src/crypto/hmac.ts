@@ -6,8 +6,15 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { base64urlnopad } from '@scure/base';
 
-/** HMAC-SHA256. */
-export const hmacSha256 = (key: Uint8Array, message: Uint8Array): Uint8Array => hmac(sha256, key, message);
+
+/**
+ * HMAC-SHA256 with a fixed key and a fixed message prefix, keyed once: each call clones
+ * the prepared state instead of hashing the key blocks and the prefix again.
+ */
+export function preparedHmacSha256(key: Uint8Array, prefix: Uint8Array): (message: Uint8Array) => Uint8Array {
+  const state = hmac.create(sha256, key).update(prefix);
+  return (message) => state.clone().update(message).digest();
+}
 /** SHA-256. */
 export const sha256Bytes = (message: Uint8Array): Uint8Array => sha256(message);
 

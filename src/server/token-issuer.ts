@@ -3,7 +3,8 @@
  * @module
  */
 import { timingSafeEqual, utf8 } from '../crypto/bytes.js';
-import { decodeBase64Url, encodeBase64Url, hmacSha256 } from '../crypto/hmac.js';
+import { decodeBase64Url, encodeBase64Url, preparedHmacSha256 } from '../crypto/hmac.js';
+import { fillRandom } from '../crypto/random.js';
 import { isWellFormedClientKey } from '../protocol/access-token-request.js';
 import { MAX_ACCESS_TOKEN_LENGTH } from '../protocol/token-response.js';
 
@@ -71,13 +72,6 @@ function secretBytes(secret: unknown, index: number): Uint8Array {
   return bytes.slice();
 }
 
-function mac(secret: Uint8Array, payload: Uint8Array): Uint8Array {
-  const message = new Uint8Array(DOMAIN.length + payload.length);
-  message.set(DOMAIN);
-  message.set(payload, DOMAIN.length);
-  return hmacSha256(secret, message);
-}
-
 const clockOf = (now: number | undefined, fn: string): number => {
   const value = now ?? Date.now();
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${fn}: now must be epoch milliseconds`);
@@ -109,12 +103,13 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions): Acce
   }
   const list = options.secrets ?? [options.secret];
   if (!Array.isArray(list) || list.length === 0) throw new TypeError(`${fn}: secrets must be a non-empty array`);
-  const secrets = list.map(secretBytes);
+  // One prepared HMAC state per secret, keyed with the domain prefix once.
+  const macs = list.map((secret, i) => preparedHmacSha256(secretBytes(secret, i), DOMAIN));
   const ttlSeconds = options.ttlSeconds ?? 900;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400) {
     throw new RangeError(`${fn}: ttlSeconds must be a whole number of seconds from 1 to 86400, got ${String(ttlSeconds)}`);
   }
-  const signer = secrets[0] as Uint8Array;
+  const sign = macs[0] as (payload: Uint8Array) => Uint8Array;
 
   return {
     ttlSeconds,
@@ -134,9 +129,9 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions): Acce
       const view = new DataView(payload.buffer);
       payload[0] = VERSION;
       view.setUint32(1, expiry);
-      crypto.getRandomValues(payload.subarray(5, HEADER_BYTES));
+      fillRandom(payload.subarray(5, HEADER_BYTES));
       payload.set(key, HEADER_BYTES);
-      return `${encodeBase64Url(payload)}.${encodeBase64Url(mac(signer, payload))}`;
+      return `${encodeBase64Url(payload)}.${encodeBase64Url(sign(payload))}`;
     },
     verify(token, now, expectedClientKey) {
       const nowMs = clockOf(now, 'verify');
@@ -155,7 +150,7 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions): Acce
         return { valid: false, reason: 'MALFORMED' };
       }
       let matched = false;
-      for (const secret of secrets) matched = timingSafeEqual(mac(secret, payload), tag) || matched;
+      for (const mac of macs) matched = timingSafeEqual(mac(payload), tag) || matched;
       if (!matched) return { valid: false, reason: 'BAD_MAC' };
       const expiresAt = new DataView(payload.buffer, payload.byteOffset).getUint32(1) * 1000;
       if (nowMs >= expiresAt) return { valid: false, reason: 'EXPIRED' };
