@@ -18,6 +18,8 @@ describe('createAccessTokenIssuer', () => {
       tokens.add(token);
     }
     expect(tokens.size).toBe(1000);
+    // The README's figure: 86 characters for a 10-character client key.
+    expect([...tokens].every((t) => t.length === 86)).toBe(true);
     const check = issuer.verify([...tokens][0] as string, NOW);
     expect(check).toEqual({ valid: true, clientKey: 'IONPAYTEST', expiresAt: Math.floor(NOW / 1000) * 1000 + 900_000 });
   });
