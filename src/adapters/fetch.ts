@@ -57,11 +57,17 @@ export function createFetchHandler(options: AccessTokenHandlerOptions): (request
   const handle = createAccessTokenHandler(options);
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   return async (request) => {
-    let body: Uint8Array;
-    try {
-      body = await readLimited(request, limit);
-    } catch {
-      body = new Uint8Array(0); // an aborted upload: the handler answers 400 for the empty body
+    let body: Uint8Array | undefined;
+    if (request.bodyUsed) {
+      // Read before it got here (e.g. `await request.json()` in a middleware): a setup
+      // mistake, not the caller's. The handler refuses `undefined` (500) and reports the TypeError.
+      body = undefined;
+    } else {
+      try {
+        body = await readLimited(request, limit);
+      } catch {
+        body = new Uint8Array(0); // an aborted upload: the handler answers 400 for the empty body
+      }
     }
     const path = (() => {
       try {
@@ -70,7 +76,7 @@ export function createFetchHandler(options: AccessTokenHandlerOptions): (request
         return undefined;
       }
     })();
-    const result = await handle({ method: request.method, ...(path === undefined ? {} : { path }), headers: request.headers, body });
+    const result = await handle({ method: request.method, ...(path === undefined ? {} : { path }), headers: request.headers, body: body as Uint8Array });
     return new Response(result.body, { status: result.status, headers: result.headers });
   };
 }

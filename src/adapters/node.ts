@@ -24,6 +24,7 @@ export interface NodeRequestLike {
   /** Set by body parsers. A raw `Buffer`/string is used; a parsed object is refused. */
   readonly body?: unknown;
   readonly readableEnded?: boolean;
+  readonly destroyed?: boolean;
   on(event: 'data', listener: (chunk: Uint8Array | string) => void): unknown;
   on(event: 'end' | 'close', listener: () => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
@@ -44,6 +45,12 @@ const encoder = new TextEncoder();
 export const PARSED_BODY_MESSAGE =
   'nicepay-nico: the request body was already parsed into an object, but the access-token endpoint needs the raw body. ' +
   'Mount it before express.json(), or give this route a raw parser: ' +
+  "app.post('/api/v1.0/access-token/b2b', express.raw({ type: '*/*' }), createExpressMiddleware(options)).";
+
+/** The message for a body stream an earlier middleware read without leaving the raw body in `req.body`. */
+const CONSUMED_BODY_MESSAGE =
+  'nicepay-nico: the request body stream was already read by an earlier middleware, which left no raw body in req.body. ' +
+  'Mount the access-token route before that middleware, or give this route a raw parser: ' +
   "app.post('/api/v1.0/access-token/b2b', express.raw({ type: '*/*' }), createExpressMiddleware(options)).";
 
 /** Read the body stream, keeping at most `limit + 1` bytes; resolves when the stream ends or is over the limit. */
@@ -82,13 +89,17 @@ function readBody(req: NodeRequestLike, limit: number): Promise<Uint8Array> {
   });
 }
 
-type RawResult = { readonly body: string | Uint8Array } | { readonly parsed: true };
+type RawResult = { readonly body: string | Uint8Array } | { readonly parsed: true } | { readonly consumed: true };
 
 async function rawBodyOf(req: NodeRequestLike, limit: number): Promise<RawResult> {
   const given = req.body;
   if (typeof given === 'string' || given instanceof Uint8Array) return { body: given };
   const parserRan = (req as { _body?: unknown })._body === true || req.readableEnded === true;
   if (given !== undefined && given !== null && parserRan) return { parsed: true };
+  // A stream that already ended or was destroyed emits no more 'end' or 'close': waiting
+  // for them would never settle (and never answer).
+  if (req.readableEnded === true) return { consumed: true };
+  if (req.destroyed === true) return { body: new Uint8Array(0) }; // aborted before we got here
   return { body: await readBody(req, limit) };
 }
 
@@ -99,16 +110,18 @@ function pathOf(req: NodeRequestLike): string | undefined {
 
 /**
  * A `node:http` request listener: `http.createServer(createNodeHandler(options))`.
- * A body already parsed into an object answers `500 General Error` and `onError` gets a
- * `TypeError` saying how to keep the raw body.
+ * A body already parsed into an object, or a body stream something else already read
+ * without leaving the raw body in `req.body`, answers `500 General Error` and `onError`
+ * gets a `TypeError` saying how to keep the raw body.
  */
 export function createNodeHandler(options: AccessTokenHandlerOptions): (req: NodeRequestLike, res: NodeResponseLike) => Promise<void> {
   const handle = createAccessTokenHandler(options);
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   return async (req, res) => {
     const raw = await rawBodyOf(req, limit);
-    // A parsed body goes to the handler as is: it refuses it (500) and reports the TypeError.
-    const body = 'body' in raw ? raw.body : (req.body as never);
+    // A parsed body goes to the handler as is, and a body already read by someone else as
+    // `undefined`: the handler refuses both (500) and reports the TypeError.
+    const body = 'body' in raw ? raw.body : 'parsed' in raw ? (req.body as never) : (undefined as never);
     const path = pathOf(req);
     const result = await handle({ method: req.method ?? '', ...(path === undefined ? {} : { path }), headers: req.headers, body });
     if (!res.headersSent) {
@@ -121,8 +134,9 @@ export function createNodeHandler(options: AccessTokenHandlerOptions): (req: Nod
 /**
  * An Express (4 or 5) handler: `app.post('/api/v1.0/access-token/b2b', createExpressMiddleware(options))`.
  * Works with no body parser on the route, or with `express.raw()` / `express.text()`. A body
- * already parsed into an object (`express.json()` ran first) is a setup mistake: it goes to
- * `next(error)` with a message that says how to keep the raw body.
+ * already parsed into an object (`express.json()` ran first), or a body stream an earlier
+ * middleware read without leaving the raw body in `req.body`, is a setup mistake: it goes
+ * to `next(error)` with a message that says how to keep the raw body.
  */
 export function createExpressMiddleware(
   options: AccessTokenHandlerOptions,
@@ -133,7 +147,7 @@ export function createExpressMiddleware(
     void (async () => {
       const raw = await rawBodyOf(req, limit);
       if (!('body' in raw)) {
-        next(new TypeError(PARSED_BODY_MESSAGE));
+        next(new TypeError('parsed' in raw ? PARSED_BODY_MESSAGE : CONSUMED_BODY_MESSAGE));
         return;
       }
       const path = pathOf(req);

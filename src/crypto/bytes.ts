@@ -93,6 +93,7 @@ export function bitLength(value: bigint): number {
 /** `Object.prototype.toString` tag, for error messages about the wrong kind of value. */
 export function kindOf(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return 'an array';
   if (value instanceof Uint8Array) return 'a Uint8Array';
   if (typeof value === 'object') return 'an object';

@@ -24,7 +24,10 @@ export function checkRawBody(body: unknown, fn: string): asserts body is RawBody
         ? 'It looks already parsed: a parsed and re-serialised body is not what was sent. ' +
           'In Express use express.raw({ type: "*/*" }) or express.text({ type: "*/*" }) on this route instead of express.json(); ' +
           'with fetch use await request.text().'
-        : 'Read it with await request.text() (fetch) or collect the stream (node:http).'),
+        : body === undefined
+          ? 'Either no body was passed, or the body stream was already read before this handler without keeping the raw bytes: ' +
+            'pass the raw body (await request.text() with fetch; with Express, express.raw() or express.text() on this route).'
+          : 'Pass the raw body: await request.text() with fetch, or the collected stream with node:http.'),
   );
 }
 
