@@ -9,7 +9,9 @@
  *   4. npm install <tgz>                   into a scratch consumer project under .tmp/
  *   5. ESM consumer                        import, verify NICEPAY's sandbox vector, SnapError
  *   6. CJS consumer                        the same with require(), under --no-experimental-require-module
- *   7-9. TypeScript consumers              nodenext ESM (.ts), nodenext CJS (.cts), bundler
+ *   7-11. runtime round trips              scripts/check-runtimes.mjs: a signed access-token request over HTTP
+ *                                          on Node ESM and CJS, Bun, Deno and workerd (Miniflare)
+ *   12-14. TypeScript consumers            nodenext ESM (.ts), nodenext CJS (.cts), bundler
  *
  * The consumer runs inside /work/main/.tmp, so Node's lookup of node_modules could climb
  * up to the repository's own node_modules and hide a missing dependency. The ESM run is
@@ -22,6 +24,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkRuntimes } from './check-runtimes.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = join(root, '.tmp', 'check-package');
@@ -78,16 +81,29 @@ class CheckError extends Error {
 }
 
 const results = [];
+function pass(name, note) {
+  results.push(true);
+  console.log(`ok  ${name}${note ? `  (${note})` : ''}`);
+}
+function fail(name, error) {
+  results.push(false);
+  console.log(`FAIL ${name}: ${error instanceof Error ? error.message : String(error)}`);
+  // CheckError here and in check-runtimes.mjs: `details` holds the command's output.
+  const details = typeof error?.details === 'string' ? error.details : error instanceof Error ? error.stack : '';
+  if (details) console.log(details.replace(/^/gm, '     | '));
+}
 function check(name, fn) {
   try {
-    const note = fn();
-    results.push(true);
-    console.log(`ok  ${name}${note ? `  (${note})` : ''}`);
+    pass(name, fn());
   } catch (error) {
-    results.push(false);
-    console.log(`FAIL ${name}: ${error instanceof Error ? error.message : String(error)}`);
-    const details = error instanceof CheckError ? error.details : error instanceof Error ? error.stack : '';
-    if (details) console.log(details.replace(/^/gm, '     | '));
+    fail(name, error);
+  }
+}
+async function checkAsync(name, fn) {
+  try {
+    pass(name, await fn());
+  } catch (error) {
+    fail(name, error);
   }
 }
 
@@ -241,6 +257,13 @@ assert.deepEqual(outside, [], 'require.cache outside the package CJS build: ' + 
   const r = runOk(process.execPath, ['--no-experimental-require-module', 'cjs.cjs'], consumer);
   if (!r.output.includes('CJS consumer ok')) throw new CheckError('no success line', r.output);
 });
+
+// ---------------------------------------------------------------------------------------
+// The same package answering a signed request over HTTP on Node (ESM, CJS), Bun, Deno and
+// workerd: one check per runtime, see scripts/check-runtimes.mjs. Without the installed
+// package each of them fails as skipped.
+
+await checkRuntimes({ consumer, check: checkAsync });
 
 // ---------------------------------------------------------------------------------------
 // TypeScript consumers, type-checked with the repository's own compiler.
