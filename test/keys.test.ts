@@ -567,7 +567,7 @@ describe('key refusals: code and message', () => {
       [12345, /got a number/],
       [{}, /got an object/],
       [null, /got null/],
-      [undefined, /got a undefined/],
+      [undefined, /got undefined/],
       [[0x30], /got an array/],
     ];
     for (const [input, got] of cases) {
