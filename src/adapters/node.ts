@@ -5,7 +5,6 @@
  *
  * @example
  * ```ts
- * import http from 'node:http';
  * import { createNodeHandler, createExpressMiddleware } from 'nicepay-nico/node';
  * const options = { clients: { IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY! }, tokenSecret: process.env.TOKEN_SECRET! };
  * http.createServer(createNodeHandler(options)).listen(3000);
