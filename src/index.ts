@@ -57,3 +57,14 @@ export type {
 } from './server/token-issuer.js';
 export { createMemoryClaimStore } from './server/claim-store.js';
 export type { ClaimStore, MemoryClaimStore, MemoryClaimStoreOptions } from './server/claim-store.js';
+
+export {
+  bodySha256Hex,
+  buildAsymmetricBodyStringToSign,
+  buildSymmetricStringToSign,
+  minifyJson,
+  sha256Hex,
+  signSymmetric,
+  verifySymmetricSignature,
+} from './protocol/symmetric.js';
+export type { BodyHashMode, SymmetricStringToSignInit } from './protocol/symmetric.js';

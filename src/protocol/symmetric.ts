@@ -1,0 +1,299 @@
+/**
+ * SNAP's symmetric signature for the calls after the token (inquiry, payment): HMAC-SHA512
+ * with the client secret over `METHOD:path:accessToken:lowercase(hex(SHA-256(minify(body)))):X-TIMESTAMP`,
+ * base64. Plus the JSON minifier it needs and the asymmetric "body" form.
+ * @module
+ */
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { decodeBase64Strict, encodeBase64 } from '../crypto/base64.js';
+import { bytesToHex, timingSafeEqual, utf8 } from '../crypto/bytes.js';
+
+const decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+const enum State {
+  Value,
+  ValueOrEnd, // just after '['
+  KeyOrEnd, // just after '{'
+  Key, // after ',' in an object
+  Colon,
+  AfterValue,
+}
+
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const isWhitespace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+const isHex = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+
+function fail(message: string, at: number): never {
+  throw new SyntaxError(`minifyJson: ${message} at position ${at}`);
+}
+
+/** End index (exclusive) of the string starting with the quote at `start`. */
+function scanString(text: string, start: number): number {
+  let i = start + 1;
+  for (;;) {
+    if (i >= text.length) fail('unterminated string', start);
+    const c = text.charCodeAt(i);
+    if (c === 0x22) return i + 1;
+    if (c < 0x20) fail('control character in string', i);
+    if (c === 0x5c) {
+      const e = text.charCodeAt(i + 1);
+      if (e === 0x75) {
+        for (let k = 2; k < 6; k++) if (!isHex(text.charCodeAt(i + k))) fail('bad \\u escape', i);
+        i += 6;
+        continue;
+      }
+      // " \ / b f n r t
+      if (e !== 0x22 && e !== 0x5c && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) {
+        fail('bad escape', i);
+      }
+      i += 2;
+      continue;
+    }
+    i++;
+  }
+}
+
+/**
+ * Remove the whitespace outside JSON strings, and nothing else: key order, escapes and
+ * number spellings (`1.0`, `1e5`) stay exactly as sent; the JSON is never parsed into values
+ * and re-serialised. The whole text is checked against the JSON grammar (RFC 8259) first:
+ * malformed JSON is refused, not guessed at.
+ *
+ * @throws {SyntaxError} for text that is not one JSON value (with the position).
+ *
+ * @example
+ * ```ts
+ * minifyJson('{ "amount" : { "value" : "10000.00" }, "note": "a b" }');
+ * // '{"amount":{"value":"10000.00"},"note":"a b"}'
+ * ```
+ */
+export function minifyJson(text: string): string {
+  if (typeof text !== 'string') throw new TypeError(`minifyJson: expected a string, got ${typeof text}`);
+  const stack: boolean[] = []; // true: object, false: array
+  let state = State.Value;
+  let out = '';
+  let i = 0;
+  const n = text.length;
+  for (;;) {
+    while (i < n && isWhitespace(text.charCodeAt(i))) i++;
+    if (i >= n) {
+      if (state === State.AfterValue && stack.length === 0) return out;
+      fail('unexpected end of JSON', i);
+    }
+    const c = text.charCodeAt(i);
+    switch (state) {
+      case State.Value:
+      case State.ValueOrEnd: {
+        if (state === State.ValueOrEnd && c === 0x5d) {
+          stack.pop();
+          out += ']';
+          i++;
+          state = State.AfterValue;
+          break;
+        }
+        if (c === 0x7b) {
+          stack.push(true);
+          out += '{';
+          i++;
+          state = State.KeyOrEnd;
+        } else if (c === 0x5b) {
+          stack.push(false);
+          out += '[';
+          i++;
+          state = State.ValueOrEnd;
+        } else if (c === 0x22) {
+          const end = scanString(text, i);
+          out += text.slice(i, end);
+          i = end;
+          state = State.AfterValue;
+        } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+          NUMBER.lastIndex = i;
+          const m = NUMBER.exec(text);
+          if (!m) fail('bad number', i);
+          out += m[0];
+          i += m[0].length;
+          state = State.AfterValue;
+        } else {
+          const literal = text.startsWith('true', i) ? 'true' : text.startsWith('false', i) ? 'false' : text.startsWith('null', i) ? 'null' : '';
+          if (literal === '') fail(`unexpected character ${JSON.stringify(text[i])}`, i);
+          out += literal;
+          i += literal.length;
+          state = State.AfterValue;
+        }
+        break;
+      }
+      case State.KeyOrEnd:
+      case State.Key: {
+        if (state === State.KeyOrEnd && c === 0x7d) {
+          stack.pop();
+          out += '}';
+          i++;
+          state = State.AfterValue;
+          break;
+        }
+        if (c !== 0x22) fail('expected a string key', i);
+        const end = scanString(text, i);
+        out += text.slice(i, end);
+        i = end;
+        state = State.Colon;
+        break;
+      }
+      case State.Colon:
+        if (c !== 0x3a) fail('expected ":"', i);
+        out += ':';
+        i++;
+        state = State.Value;
+        break;
+      case State.AfterValue: {
+        if (stack.length === 0) fail('unexpected text after the JSON value', i);
+        const inObject = stack[stack.length - 1] as boolean;
+        if (c === 0x2c) {
+          out += ',';
+          i++;
+          state = inObject ? State.Key : State.Value;
+        } else if (c === (inObject ? 0x7d : 0x5d)) {
+          stack.pop();
+          out += inObject ? '}' : ']';
+          i++;
+        } else {
+          fail(`expected "," or "${inObject ? '}' : ']'}"`, i);
+        }
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * Lower-case hex of SHA-256 of a string's UTF-8 bytes (or of bytes).
+ *
+ * @example
+ * ```ts
+ * sha256Hex(''); // 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+ * ```
+ */
+export function sha256Hex(input: string | Uint8Array): string {
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) throw new TypeError('sha256Hex: expected a string or Uint8Array');
+  return bytesToHex(sha256(typeof input === 'string' ? utf8(input) : input));
+}
+
+/** How the body is hashed in a stringToSign. */
+export type BodyHashMode =
+  /** SNAP: SHA-256 of the body with whitespace outside strings removed. */
+  | 'minified'
+  /** NICEPAY's own SDKs: SHA-256 of the body exactly as sent. */
+  | 'as-sent';
+
+/** Lower-case hex SHA-256 of a body, minified or as sent; an empty body hashes the empty string. */
+export function bodySha256Hex(body: string | Uint8Array, mode: BodyHashMode = 'minified'): string {
+  if (mode === 'as-sent') return sha256Hex(body);
+  const text = typeof body === 'string' ? body : decodeUtf8(body);
+  return sha256Hex(text === '' ? '' : minifyJson(text));
+}
+
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new SyntaxError('minifyJson: the body is not valid UTF-8');
+  }
+}
+
+/** The parts of a symmetric stringToSign. */
+export interface SymmetricStringToSignInit {
+  /** HTTP method as sent, e.g. `"POST"`. */
+  readonly method: string;
+  /** Relative path as requested, query included when present, e.g. `"/api/v1.0/cvs/inquiry"`. */
+  readonly path: string;
+  /** The bearer access token. */
+  readonly accessToken: string;
+  /** The raw body. */
+  readonly body: string | Uint8Array;
+  /** `X-TIMESTAMP` as sent. */
+  readonly timestamp: string;
+  /** How the body is hashed; default `"minified"` (SNAP). */
+  readonly bodyHash?: BodyHashMode;
+}
+
+const checkPart = (value: unknown, name: string, fn: string): string => {
+  if (typeof value !== 'string' || value === '') throw new TypeError(`${fn}: ${name} must be a non-empty string`);
+  return value;
+};
+
+/**
+ * The SNAP symmetric stringToSign:
+ * `METHOD:path:accessToken:lowercase(hex(SHA-256(minify(body)))):X-TIMESTAMP`.
+ *
+ * @throws {SyntaxError} when the body is not JSON (in `"minified"` mode); {TypeError} for missing parts.
+ *
+ * @example
+ * ```ts
+ * buildSymmetricStringToSign({
+ *   method: 'POST', path: '/api/v1.0/cvs/inquiry', accessToken: token,
+ *   body: '{"trxId":"123"}', timestamp: '2024-11-13T02:54:37+07:00',
+ * });
+ * // 'POST:/api/v1.0/cvs/inquiry:<token>:<sha256 hex>:2024-11-13T02:54:37+07:00'
+ * ```
+ */
+export function buildSymmetricStringToSign(init: SymmetricStringToSignInit): string {
+  const fn = 'buildSymmetricStringToSign';
+  if (typeof init !== 'object' || init === null) throw new TypeError(`${fn}: expected { method, path, accessToken, body, timestamp }`);
+  const method = checkPart(init.method, 'method', fn);
+  const path = checkPart(init.path, 'path', fn);
+  const token = checkPart(init.accessToken, 'accessToken', fn);
+  const timestamp = checkPart(init.timestamp, 'timestamp', fn);
+  if (typeof init.body !== 'string' && !(init.body instanceof Uint8Array)) throw new TypeError(`${fn}: body must be the raw body (string or Uint8Array)`);
+  return `${method}:${path}:${token}:${bodySha256Hex(init.body, init.bodyHash ?? 'minified')}:${timestamp}`;
+}
+
+/**
+ * SNAP's "body" form of the asymmetric stringToSign (as in its notifications):
+ * `METHOD:path:lowercase(hex(SHA-256(minify(body)))):X-TIMESTAMP`.
+ */
+export function buildAsymmetricBodyStringToSign(init: Omit<SymmetricStringToSignInit, 'accessToken'>): string {
+  const fn = 'buildAsymmetricBodyStringToSign';
+  const method = checkPart(init.method, 'method', fn);
+  const path = checkPart(init.path, 'path', fn);
+  const timestamp = checkPart(init.timestamp, 'timestamp', fn);
+  return `${method}:${path}:${bodySha256Hex(init.body, init.bodyHash ?? 'minified')}:${timestamp}`;
+}
+
+const secretBytes = (secret: unknown, fn: string): Uint8Array => {
+  if (typeof secret !== 'string' || secret === '') throw new TypeError(`${fn}: clientSecret must be a non-empty string (used as its UTF-8 bytes)`);
+  return utf8(secret);
+};
+
+/**
+ * HMAC-SHA512 of `stringToSign` with the client secret (its literal UTF-8 bytes, even when it
+ * looks like base64), as standard base64.
+ *
+ * @example
+ * ```ts
+ * signSymmetric(clientSecret, buildSymmetricStringToSign({ method, path, accessToken, body, timestamp }));
+ * ```
+ */
+export function signSymmetric(clientSecret: string, stringToSign: string): string {
+  const fn = 'signSymmetric';
+  const key = secretBytes(clientSecret, fn);
+  if (typeof stringToSign !== 'string') throw new TypeError(`${fn}: stringToSign must be a string`);
+  return encodeBase64(hmac(sha512, key, utf8(stringToSign)));
+}
+
+/**
+ * Check a symmetric signature in constant time. Returns `false`, never throws, for a
+ * malformed signature (not strict base64, not 64 bytes).
+ */
+export function verifySymmetricSignature(clientSecret: string, stringToSign: string, signatureBase64: string): boolean {
+  const fn = 'verifySymmetricSignature';
+  const key = secretBytes(clientSecret, fn);
+  if (typeof stringToSign !== 'string') throw new TypeError(`${fn}: stringToSign must be a string`);
+  if (typeof signatureBase64 !== 'string' || signatureBase64.length !== 88) return false;
+  let given: Uint8Array;
+  try {
+    given = decodeBase64Strict(signatureBase64);
+  } catch {
+    return false;
+  }
+  return timingSafeEqual(hmac(sha512, key, utf8(stringToSign)), given);
+}
