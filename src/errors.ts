@@ -27,6 +27,12 @@ export type SnapErrorCode =
   | 'INVALID_SIGNATURE'
   /** The same signed request was already accepted. `401 xx 00`. */
   | 'REPLAYED_REQUEST'
+  /** The bearer token is not a valid token: not Bearer, malformed, bad MAC, expired, or another client's. `401 xx 01 Invalid Token (B2B)`. */
+  | 'INVALID_TOKEN'
+  /** A stored-token lookup does not know the token. `401 xx 03 Token Not Found (B2B)`. */
+  | 'TOKEN_NOT_FOUND'
+  /** `X-EXTERNAL-ID` was already used by this client today. `409 xx 00 Conflict`. */
+  | 'CONFLICT'
   /** The HTTP method is not POST. `405 xx 00 Requested Function Is Not Supported`. */
   | 'METHOD_NOT_ALLOWED'
   /** The merchant's own code failed; nothing of it is sent. `500 xx 00 General Error`. */
@@ -51,6 +57,9 @@ export const SNAP_ERROR_TABLE: Readonly<Record<SnapErrorCode, SnapErrorMapping>>
   TIMESTAMP_OUT_OF_WINDOW: { httpStatus: 401, caseCode: '00' },
   INVALID_SIGNATURE: { httpStatus: 401, caseCode: '00' },
   REPLAYED_REQUEST: { httpStatus: 401, caseCode: '00' },
+  INVALID_TOKEN: { httpStatus: 401, caseCode: '01' },
+  TOKEN_NOT_FOUND: { httpStatus: 401, caseCode: '03' },
+  CONFLICT: { httpStatus: 409, caseCode: '00' },
   METHOD_NOT_ALLOWED: { httpStatus: 405, caseCode: '00' },
   GENERAL_ERROR: { httpStatus: 500, caseCode: '00' },
 });
@@ -128,6 +137,18 @@ export class SnapError extends Error {
     this.field = init.field;
     this.reason = init.reason;
     this.serviceCode = serviceCode;
+  }
+
+  /** The same failure answered for another endpoint (service code), e.g. `"24"`. */
+  withServiceCode(serviceCode: string): SnapError {
+    if (serviceCode === this.serviceCode) return this;
+    return new SnapError(this.code, {
+      ...(this.field === undefined ? {} : { field: this.field }),
+      ...(this.reason === undefined ? {} : { reason: this.reason }),
+      detail: this.message,
+      serviceCode,
+      ...(this.cause === undefined ? {} : { cause: this.cause }),
+    });
   }
 
   /** The SNAP error body: `{ responseCode, responseMessage }`. */

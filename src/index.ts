@@ -68,3 +68,26 @@ export {
   verifySymmetricSignature,
 } from './protocol/symmetric.js';
 export type { BodyHashMode, SymmetricStringToSignInit } from './protocol/symmetric.js';
+export { createRedisClaimStore } from './server/redis-claim-store.js';
+export type {
+  IoRedisClientLike,
+  NodeRedisClientLike,
+  RedisClaimStore,
+  RedisClaimStoreClient,
+  RedisClaimStoreOptions,
+  RedisCommandFunction,
+} from './server/redis-claim-store.js';
+
+export { verifyTransactionRequest } from './protocol/transaction-request.js';
+export type {
+  StoredToken,
+  TokenVerifier,
+  TransactionClient,
+  TransactionClients,
+  TransactionRequest,
+  TransactionSignatureMode,
+  TransactionVerifyOptions,
+  VerifiedTransactionRequest,
+} from './protocol/transaction-request.js';
+export { createTransactionHandler } from './server/transaction-handler.js';
+export type { TransactionHandler, TransactionHandlerOptions } from './server/transaction-handler.js';

@@ -13,7 +13,8 @@
  * @module
  */
 import { DEFAULT_MAX_BODY_BYTES } from '../protocol/body.js';
-import { createAccessTokenHandler, type AccessTokenHandlerOptions } from '../server/access-token-handler.js';
+import { createAccessTokenHandler, type AccessTokenHandlerOptions, type EndpointResponse } from '../server/access-token-handler.js';
+import { createTransactionHandler, type TransactionHandlerOptions } from '../server/transaction-handler.js';
 
 /**
  * Read at most `limit + 1` bytes of a body stream: enough for the handler to see that a
@@ -49,36 +50,55 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
   return out;
 }
 
-/**
- * Create a Fetch-API access-token endpoint. Options are those of
- * {@link createAccessTokenHandler}; the body is read raw, at most `maxBodyBytes + 1` bytes.
- */
-export function createFetchHandler(options: AccessTokenHandlerOptions): (request: Request) => Promise<Response> {
-  const handle = createAccessTokenHandler(options);
-  const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+/** Any endpoint of this package: request object in, response object out. */
+type Endpoint = (request: { method: string; path: string; headers: Headers; body: Uint8Array }) => Promise<EndpointResponse>;
+
+function fetchHandler(endpoint: Endpoint, limit: number): (request: Request) => Promise<Response> {
   return async (request) => {
     let body: Uint8Array | undefined;
     if (request.bodyUsed) {
       // Read before it got here (e.g. `await request.json()` in a middleware): a setup
-      // mistake, not the caller's. The handler refuses `undefined` (500) and reports the TypeError.
+      // mistake, not the caller's. The endpoint refuses `undefined` (500) and reports the TypeError.
       body = undefined;
     } else {
       try {
         body = await readLimited(request, limit);
       } catch {
-        body = new Uint8Array(0); // an aborted upload: the handler answers 400 for the empty body
+        body = new Uint8Array(0); // an aborted upload: the endpoint answers 400 for the empty body
       }
     }
-    const path = (() => {
-      try {
-        return new URL(request.url).pathname;
-      } catch {
-        return undefined;
-      }
-    })();
-    const result = await handle({ method: request.method, ...(path === undefined ? {} : { path }), headers: request.headers, body: body as Uint8Array });
+    let path = '/';
+    try {
+      const url = new URL(request.url);
+      path = url.pathname + url.search; // the query is part of the signed path
+    } catch {
+      // a relative or odd URL: keep "/"
+    }
+    const result = await endpoint({ method: request.method, path, headers: request.headers, body: body as Uint8Array });
     return new Response(result.body, { status: result.status, headers: result.headers });
   };
 }
 
+/**
+ * Create a Fetch-API access-token endpoint. Options are those of
+ * {@link createAccessTokenHandler}; the body is read raw, at most `maxBodyBytes + 1` bytes.
+ */
+export function createFetchHandler(options: AccessTokenHandlerOptions): (request: Request) => Promise<Response> {
+  return fetchHandler(createAccessTokenHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+}
+
+/**
+ * Create a Fetch-API endpoint for a call after the token (CVS inquiry or payment); options
+ * are those of {@link createTransactionHandler}.
+ *
+ * @example
+ * ```ts
+ * app.post('/api/v1.0/cvs/inquiry', (c) => inquiry(c.req.raw)); // Hono
+ * ```
+ */
+export function createFetchTransactionHandler(options: TransactionHandlerOptions): (request: Request) => Promise<Response> {
+  return fetchHandler(createTransactionHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+}
+
 export type { AccessTokenHandlerOptions } from '../server/access-token-handler.js';
+export type { TransactionHandlerOptions } from '../server/transaction-handler.js';

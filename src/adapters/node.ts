@@ -13,7 +13,8 @@
  * @module
  */
 import { DEFAULT_MAX_BODY_BYTES } from '../protocol/body.js';
-import { createAccessTokenHandler, type AccessTokenHandlerOptions } from '../server/access-token-handler.js';
+import { createAccessTokenHandler, type AccessTokenHandlerOptions, type EndpointResponse } from '../server/access-token-handler.js';
+import { createTransactionHandler, type TransactionHandlerOptions } from '../server/transaction-handler.js';
 
 /** The parts of `http.IncomingMessage` (or an Express request) the adapter uses. */
 export interface NodeRequestLike {
@@ -102,46 +103,36 @@ async function rawBodyOf(req: NodeRequestLike, limit: number): Promise<RawResult
   return { body: await readBody(req, limit) };
 }
 
-function pathOf(req: NodeRequestLike): string | undefined {
+/** The path as requested, query included (the symmetric signature covers it). */
+function pathOf(req: NodeRequestLike): string {
   const url = (req as { originalUrl?: unknown }).originalUrl ?? req.url;
-  return typeof url === 'string' ? url.split('?')[0] : undefined;
+  return typeof url === 'string' ? url : '/';
 }
 
-/**
- * A `node:http` request listener: `http.createServer(createNodeHandler(options))`.
- * A body already parsed into an object, or a body stream something else already read
- * without leaving the raw body in `req.body`, answers `500 General Error` and `onError`
- * gets a `TypeError` saying how to keep the raw body.
- */
-export function createNodeHandler(options: AccessTokenHandlerOptions): (req: NodeRequestLike, res: NodeResponseLike) => Promise<void> {
-  const handle = createAccessTokenHandler(options);
-  const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+/** Any endpoint of this package: request object in, response object out. */
+type Endpoint = (request: { method: string; path: string; headers: NodeRequestLike['headers']; body: string | Uint8Array }) => Promise<EndpointResponse>;
+
+type NodeListener = (req: NodeRequestLike, res: NodeResponseLike) => Promise<void>;
+type ExpressHandler = (req: NodeRequestLike, res: NodeResponseLike, next: (error?: unknown) => void) => void;
+
+function write(res: NodeResponseLike, result: EndpointResponse): void {
+  if (!res.headersSent) {
+    res.writeHead(result.status, result.headers);
+    res.end(result.body);
+  }
+}
+
+function nodeListener(endpoint: Endpoint, limit: number): NodeListener {
   return async (req, res) => {
     const raw = await rawBodyOf(req, limit);
-    // A parsed body goes to the handler as is, and a body already read by someone else as
-    // `undefined`: the handler refuses both (500) and reports the TypeError.
+    // A parsed body goes to the endpoint as is, and a body already read by someone else as
+    // `undefined`: the endpoint refuses both (500) and reports the TypeError.
     const body = 'body' in raw ? raw.body : 'parsed' in raw ? (req.body as never) : (undefined as never);
-    const path = pathOf(req);
-    const result = await handle({ method: req.method ?? '', ...(path === undefined ? {} : { path }), headers: req.headers, body });
-    if (!res.headersSent) {
-      res.writeHead(result.status, result.headers);
-      res.end(result.body);
-    }
+    write(res, await endpoint({ method: req.method ?? '', path: pathOf(req), headers: req.headers, body }));
   };
 }
 
-/**
- * An Express (4 or 5) handler: `app.post('/api/v1.0/access-token/b2b', createExpressMiddleware(options))`.
- * Works with no body parser on the route, or with `express.raw()` / `express.text()`. A body
- * already parsed into an object (`express.json()` ran first), or a body stream an earlier
- * middleware read without leaving the raw body in `req.body`, is a setup mistake: it goes
- * to `next(error)` with a message that says how to keep the raw body.
- */
-export function createExpressMiddleware(
-  options: AccessTokenHandlerOptions,
-): (req: NodeRequestLike, res: NodeResponseLike, next: (error?: unknown) => void) => void {
-  const handle = createAccessTokenHandler(options);
-  const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+function expressHandler(endpoint: Endpoint, limit: number): ExpressHandler {
   return (req, res, next) => {
     void (async () => {
       const raw = await rawBodyOf(req, limit);
@@ -149,14 +140,50 @@ export function createExpressMiddleware(
         next(new TypeError('parsed' in raw ? PARSED_BODY_MESSAGE : CONSUMED_BODY_MESSAGE));
         return;
       }
-      const path = pathOf(req);
-      const result = await handle({ method: req.method ?? '', ...(path === undefined ? {} : { path }), headers: req.headers, body: raw.body });
-      if (!res.headersSent) {
-        res.writeHead(result.status, result.headers);
-        res.end(result.body);
-      }
+      write(res, await endpoint({ method: req.method ?? '', path: pathOf(req), headers: req.headers, body: raw.body }));
     })().catch(next);
   };
 }
 
+/**
+ * A `node:http` request listener for the access-token endpoint:
+ * `http.createServer(createNodeHandler(options))`.
+ * A body already parsed into an object, or a body stream something else already read
+ * without leaving the raw body in `req.body`, answers `500 General Error` and `onError`
+ * gets a `TypeError` saying how to keep the raw body.
+ */
+export function createNodeHandler(options: AccessTokenHandlerOptions): NodeListener {
+  return nodeListener(createAccessTokenHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+}
+
+/**
+ * An Express (4 or 5) handler for the access-token endpoint:
+ * `app.post('/api/v1.0/access-token/b2b', createExpressMiddleware(options))`.
+ * Works with no body parser on the route, or with `express.raw()` / `express.text()`. A body
+ * already parsed into an object (`express.json()` ran first), or a body stream an earlier
+ * middleware read without leaving the raw body in `req.body`, is a setup mistake: it goes
+ * to `next(error)` with a message that says how to keep the raw body.
+ */
+export function createExpressMiddleware(options: AccessTokenHandlerOptions): ExpressHandler {
+  return expressHandler(createAccessTokenHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+}
+
+/**
+ * A `node:http` request listener for a call after the token (CVS inquiry or payment); see
+ * {@link createTransactionHandler}. The path passed on includes the query, as it is signed.
+ */
+export function createNodeTransactionHandler(options: TransactionHandlerOptions): NodeListener {
+  return nodeListener(createTransactionHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+}
+
+/**
+ * An Express handler for a call after the token:
+ * `app.post('/api/v1.0/cvs/inquiry', createExpressTransactionMiddleware(options))`; same
+ * raw-body rules as {@link createExpressMiddleware}.
+ */
+export function createExpressTransactionMiddleware(options: TransactionHandlerOptions): ExpressHandler {
+  return expressHandler(createTransactionHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+}
+
 export type { AccessTokenHandlerOptions } from '../server/access-token-handler.js';
+export type { TransactionHandlerOptions } from '../server/transaction-handler.js';

@@ -1,0 +1,355 @@
+/**
+ * Verification of NICEPAY's calls after the token: `POST /api/v1.0/cvs/inquiry` and
+ * `POST /api/v1.0/cvs/payment` (Bearer token, X-TIMESTAMP, X-PARTNER-ID, X-EXTERNAL-ID,
+ * X-SIGNATURE).
+ * @module
+ */
+import { kindOf } from '../crypto/bytes.js';
+import { toPublicKey, type KeyImportOptions, type KeyInput, type RsaPublicKey } from '../crypto/keys.js';
+import { verifySignature } from '../crypto/rsa.js';
+import { isSnapError, SnapError } from '../errors.js';
+import type { ClaimStore } from '../server/claim-store.js';
+import type { AccessTokenCheck } from '../server/token-issuer.js';
+import { isWellFormedClientKey } from './access-token-request.js';
+import { checkRawBody, DEFAULT_MAX_BODY_BYTES, parseJsonObject, type RawBody } from './body.js';
+import { readHeaders, requireHeader, requireJsonContentType, type HeadersInput } from './headers.js';
+import { buildStringToSign } from './string-to-sign.js';
+import { buildAsymmetricBodyStringToSign, buildSymmetricStringToSign, verifySymmetricSignature } from './symmetric.js';
+import { parseTimestampField, type ParsedTimestamp } from './timestamp.js';
+
+/** How NICEPAY signs these calls (its pages are ambiguous; see the README). */
+export type TransactionSignatureMode =
+  /** HMAC-SHA512 with the client secret over `METHOD:path:token:sha256hex(body):X-TIMESTAMP` (SNAP; the default). */
+  | 'symmetric'
+  /** SHA256withRSA over `X-PARTNER-ID|X-TIMESTAMP` with NICEPAY's public key, as the NICO pages describe. */
+  | 'asymmetric'
+  /** SHA256withRSA over `METHOD:path:sha256hex(minify(body)):X-TIMESTAMP` (SNAP's notification form). */
+  | 'asymmetric-body';
+
+/** What the merchant knows about a client (`X-PARTNER-ID`). */
+export interface TransactionClient {
+  /** The client secret NICEPAY shares with the merchant, for `symmetric` signatures (its UTF-8 bytes are the key). */
+  readonly clientSecret?: string;
+  /** NICEPAY's public key, for the `asymmetric` modes. */
+  readonly publicKey?: RsaPublicKey | KeyInput;
+}
+
+/** Clients by `X-PARTNER-ID`, or a lookup (sync or async). */
+export type TransactionClients =
+  | Readonly<Record<string, TransactionClient>>
+  | ((partnerId: string) => TransactionClient | undefined | Promise<TransactionClient | undefined>);
+
+/** What a stored-token lookup returns for a token it knows. */
+export interface StoredToken {
+  /** The client key the token was issued to. */
+  readonly clientKey: string;
+  /** Expiry, epoch ms; a token past it is `401 Invalid Token`. */
+  readonly expiresAt?: number;
+}
+
+/**
+ * How bearer tokens are checked: the stateless issuer (anything with
+ * `verify(token, now, expectedClientKey)`, e.g. {@link createAccessTokenIssuer}), or a
+ * lookup of stored tokens (sync or async; `undefined` for an unknown token).
+ */
+export type TokenVerifier =
+  | { verify(token: string, now?: number, expectedClientKey?: string): AccessTokenCheck }
+  | ((token: string) => StoredToken | undefined | Promise<StoredToken | undefined>);
+
+/** Options of {@link verifyTransactionRequest}. */
+export interface TransactionVerifyOptions extends KeyImportOptions {
+  /**
+   * The endpoint's two-digit SNAP service code, e.g. the one NICEPAY gave you for CVS
+   * inquiry. Required: the NICO pages do not print the CVS service codes.
+   */
+  readonly serviceCode: string | number;
+  /** Clients by `X-PARTNER-ID`, each with its client secret and/or NICEPAY public key. */
+  readonly clients: TransactionClients;
+  /** The bearer-token check. */
+  readonly tokens: TokenVerifier;
+  /** Signature mode; default `"symmetric"`. */
+  readonly signature?: TransactionSignatureMode;
+  /** The server clock: epoch ms or a `Date`; default `Date.now()`. */
+  readonly now?: number | Date;
+  /** Allowed clock difference, seconds, both ways; default 300. 0 means exact. */
+  readonly clockSkewSeconds?: number;
+  /** Largest body accepted, bytes; default 16 KiB. */
+  readonly maxBodyBytes?: number;
+  /** Require the `CHANNEL-ID` header (SNAP); default `false`. */
+  readonly requireChannelId?: boolean;
+  /**
+   * Uniqueness of `X-EXTERNAL-ID` per client per day (a repeat is `409 Conflict`), through
+   * a {@link ClaimStore}: {@link createMemoryClaimStore} for one process,
+   * {@link createRedisClaimStore} for several. Claimed only after everything else verified.
+   */
+  readonly externalIds?: ClaimStore;
+  /** Offset whose calendar day scopes `X-EXTERNAL-ID` uniqueness; default `"+07:00"` (Jakarta). */
+  readonly dayOffset?: string;
+}
+
+/** A call after the token, as the adapters hand it over. */
+export interface TransactionRequest {
+  /** HTTP method as sent. */
+  readonly method: string;
+  /** Relative path as requested, query included when present (it is signed). */
+  readonly path: string;
+  readonly headers: HeadersInput;
+  /** The raw body as received. */
+  readonly body: RawBody;
+}
+
+/** What {@link verifyTransactionRequest} verified. */
+export interface VerifiedTransactionRequest {
+  /** `X-PARTNER-ID`, the verified client (the token's client). */
+  readonly clientKey: string;
+  /** The bearer token. */
+  readonly accessToken: string;
+  /** `X-EXTERNAL-ID`. */
+  readonly externalId: string;
+  /** `CHANNEL-ID`, when sent. */
+  readonly channelId: string | undefined;
+  /** The parsed `X-TIMESTAMP`. */
+  readonly timestamp: ParsedTimestamp;
+  /** The signature mode that verified. */
+  readonly signatureMode: TransactionSignatureMode;
+  /** For symmetric signatures: whether the body was hashed minified (SNAP) or as sent (NICEPAY's SDKs). */
+  readonly bodyHash: 'minified' | 'as-sent' | undefined;
+  readonly method: string;
+  readonly path: string;
+  /** The body, parsed: a JSON object. Its fields are the merchant's to check. */
+  readonly body: Readonly<Record<string, unknown>>;
+  /** The raw body as received. */
+  readonly rawBody: RawBody;
+}
+
+const FN = 'verifyTransactionRequest';
+const MAX_EXTERNAL_ID_LENGTH = 36;
+const MAX_TOKEN_LENGTH = 2048;
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+const BEARER = /^Bearer +([^\s]+)$/i;
+const OFFSET = /^(?:Z|([+-])(\d{2}):(\d{2}))$/;
+
+const invalidToken = (detail: string): SnapError => new SnapError('INVALID_TOKEN', { detail });
+
+/** Check the options; returns them normalised. @internal shared with the transaction handler. */
+export function checkTransactionOptions(options: TransactionVerifyOptions) {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${FN}: options must be an object`);
+  const sc = typeof options.serviceCode === 'number' ? String(options.serviceCode).padStart(2, '0') : options.serviceCode;
+  if (typeof sc !== 'string' || !/^[0-9]{2}$/.test(sc)) {
+    throw new TypeError(`${FN}: options.serviceCode must be the endpoint's two-digit SNAP service code (NICEPAY gives it to you), got ${String(options.serviceCode)}`);
+  }
+  const { clients, tokens } = options;
+  if (typeof clients !== 'function' && (typeof clients !== 'object' || clients === null || Array.isArray(clients))) {
+    throw new TypeError(`${FN}: options.clients must be { [partnerId]: { clientSecret, publicKey } } or a lookup function`);
+  }
+  if (typeof tokens !== 'function' && typeof (tokens as { verify?: unknown } | undefined)?.verify !== 'function') {
+    throw new TypeError(`${FN}: options.tokens must be a token issuer (createAccessTokenIssuer) or a stored-token lookup function`);
+  }
+  const mode = options.signature ?? 'symmetric';
+  if (mode !== 'symmetric' && mode !== 'asymmetric' && mode !== 'asymmetric-body') {
+    throw new TypeError(`${FN}: options.signature must be "symmetric", "asymmetric" or "asymmetric-body"`);
+  }
+  const skew = options.clockSkewSeconds ?? 300;
+  if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0) throw new TypeError(`${FN}: options.clockSkewSeconds must be a non-negative number`);
+  const now = options.now === undefined ? Date.now() : options.now instanceof Date ? options.now.getTime() : options.now;
+  if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError(`${FN}: options.now must be epoch milliseconds or a valid Date`);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError(`${FN}: options.maxBodyBytes must be a positive integer`);
+  if (options.externalIds !== undefined && typeof options.externalIds?.claim !== 'function') {
+    throw new TypeError(`${FN}: options.externalIds must have claim(key, ttlSeconds)`);
+  }
+  const day = OFFSET.exec(options.dayOffset ?? '+07:00');
+  if (!day) throw new TypeError(`${FN}: options.dayOffset must be "Z" or "±HH:MM"`);
+  const dayOffsetMs = day[1] === undefined ? 0 : (day[1] === '-' ? -1 : 1) * (Number(day[2]) * 60 + Number(day[3])) * 60_000;
+  return { sc, mode, skewMs: skew * 1000, nowMs: now, maxBodyBytes, dayOffsetMs };
+}
+
+/** Imported public keys of transaction clients, once per client object. */
+const publicKeys = new WeakMap<object, { input: unknown; key: RsaPublicKey }>();
+
+function clientPublicKey(client: TransactionClient, options: KeyImportOptions): RsaPublicKey {
+  const cached = publicKeys.get(client);
+  if (cached && cached.input === client.publicKey) return cached.key;
+  if (client.publicKey === undefined) throw new TypeError(`${FN}: this client has no publicKey, which the asymmetric signature modes need`);
+  const key = toPublicKey(client.publicKey, options, FN);
+  publicKeys.set(client, { input: client.publicKey, key });
+  return key;
+}
+
+async function lookupClient(clients: TransactionClients, partnerId: string): Promise<TransactionClient | undefined> {
+  if (typeof clients === 'function') return (await clients(partnerId)) ?? undefined;
+  return Object.prototype.hasOwnProperty.call(clients, partnerId) ? clients[partnerId] : undefined;
+}
+
+async function checkToken(tokens: TokenVerifier, token: string, nowMs: number, partnerId: string): Promise<void> {
+  if (typeof tokens === 'function') {
+    const stored = await tokens(token);
+    if (stored === undefined || stored === null) {
+      throw new SnapError('TOKEN_NOT_FOUND', { detail: 'the bearer token is not a stored token' });
+    }
+    if (typeof stored.clientKey !== 'string') throw new TypeError(`${FN}: the token lookup must return { clientKey, expiresAt? } or undefined`);
+    if (stored.expiresAt !== undefined && nowMs >= stored.expiresAt) throw invalidToken('the bearer token has expired');
+    if (stored.clientKey !== partnerId) throw invalidToken('the bearer token was issued to another client than X-PARTNER-ID');
+    return;
+  }
+  const check = tokens.verify(token, nowMs, partnerId);
+  if (!check.valid) {
+    const why = { MALFORMED: 'is malformed', BAD_MAC: 'does not verify', EXPIRED: 'has expired', OTHER_CLIENT: 'was issued to another client than X-PARTNER-ID' }[check.reason];
+    throw invalidToken(`the bearer token ${why ?? 'is not valid'}`);
+  }
+}
+
+/** `YYYY-MM-DD` of `epochMs` at the given offset, and the seconds left in that day. */
+function dayOf(epochMs: number, offsetMs: number): { day: string; secondsLeft: number } {
+  const local = epochMs + offsetMs;
+  const day = new Date(local).toISOString().slice(0, 10);
+  const endOfDay = (Math.floor(local / 86_400_000) + 1) * 86_400_000;
+  return { day, secondsLeft: Math.ceil((endOfDay - local) / 1000) };
+}
+
+/**
+ * Verify one of NICEPAY's calls after the token (CVS inquiry or payment), everything around
+ * the body: the bearer token, `X-TIMESTAMP` (strict and fresh), `X-PARTNER-ID` (the token's
+ * client), `X-EXTERNAL-ID` (at most 36 characters; unique per client per day when
+ * `externalIds` is given), `X-SIGNATURE` in the configured mode, and a JSON-object body,
+ * which it returns parsed for the merchant's own code. Every answer uses the endpoint's
+ * `serviceCode`:
+ *
+ * - missing `Authorization` or another mandatory header: `400 / 400xx02 Invalid Mandatory Field {name}`;
+ * - malformed header (timestamp, `X-EXTERNAL-ID` over 36 characters, ...): `400 / 400xx01`;
+ * - body not a JSON object: `400 / 400xx00 Bad Request`;
+ * - token not `Bearer`, malformed, bad MAC, expired, or another client's: `401 / 401xx01 Invalid Token (B2B)`;
+ * - stored-token lookup does not know it: `401 / 401xx03 Token Not Found (B2B)`;
+ * - stale or future timestamp, unknown client, signature that does not verify: `401 / 401xx00 Unauthorized. [reason]`;
+ * - `X-EXTERNAL-ID` already used today: `409 / 409xx00 Conflict`.
+ *
+ * Asynchronous because token lookups, client lookups and the uniqueness store may be.
+ *
+ * @throws {SnapError} (as a rejection) for a request that fails a check; {TypeError} for
+ * the caller's mistakes (a parsed body, bad options, a client without the secret or key
+ * the mode needs). Errors of the caller's own lookups propagate as they are.
+ *
+ * @example
+ * ```ts
+ * const verified = await verifyTransactionRequest(
+ *   { method: 'POST', path: '/api/v1.0/cvs/inquiry', headers, body: rawBody },
+ *   { serviceCode: '47', clients: { IONPAYTEST: { clientSecret } }, tokens: issuer, externalIds: store },
+ * );
+ * verified.body; // the inquiry fields, for your own code
+ * ```
+ */
+export async function verifyTransactionRequest(request: TransactionRequest, options: TransactionVerifyOptions): Promise<VerifiedTransactionRequest> {
+  const opts = checkTransactionOptions(options);
+  try {
+    return await verify(request, options, opts);
+  } catch (error) {
+    throw isSnapError(error) ? (error as SnapError).withServiceCode(opts.sc) : error;
+  }
+}
+
+async function verify(
+  request: TransactionRequest,
+  options: TransactionVerifyOptions,
+  { sc, mode, skewMs, nowMs, maxBodyBytes, dayOffsetMs }: ReturnType<typeof checkTransactionOptions>,
+): Promise<VerifiedTransactionRequest> {
+  if (typeof request !== 'object' || request === null) throw new TypeError(`${FN}: request must be { method, path, headers, body }`);
+  checkRawBody(request.body, FN);
+  if (typeof request.method !== 'string' || request.method === '') throw new TypeError(`${FN}: request.method must be the HTTP method`);
+  if (typeof request.path !== 'string' || !request.path.startsWith('/')) {
+    throw new TypeError(`${FN}: request.path must be the relative path as requested (query included), e.g. "/api/v1.0/cvs/inquiry"`);
+  }
+  const headers = readHeaders(request.headers, FN);
+
+  // 1. Presence and format of the headers.
+  requireJsonContentType(headers);
+  const authorization = requireHeader(headers, 'Authorization');
+  const timestampText = requireHeader(headers, 'X-TIMESTAMP');
+  const partnerId = requireHeader(headers, 'X-PARTNER-ID');
+  const externalId = requireHeader(headers, 'X-EXTERNAL-ID');
+  const signature = requireHeader(headers, 'X-SIGNATURE');
+  const channelId = options.requireChannelId === true ? requireHeader(headers, 'CHANNEL-ID') : headers.get('CHANNEL-ID');
+  const timestamp = parseTimestampField(timestampText, 'X-TIMESTAMP');
+  if (!isWellFormedClientKey(partnerId)) {
+    throw new SnapError('INVALID_FIELD_FORMAT', { field: 'X-PARTNER-ID', detail: 'X-PARTNER-ID must be 1-128 visible ASCII characters without "|"' });
+  }
+  if (externalId.length > MAX_EXTERNAL_ID_LENGTH || !VISIBLE_ASCII.test(externalId)) {
+    throw new SnapError('INVALID_FIELD_FORMAT', { field: 'X-EXTERNAL-ID', detail: `X-EXTERNAL-ID must be 1-${MAX_EXTERNAL_ID_LENGTH} visible ASCII characters` });
+  }
+  const bearer = BEARER.exec(authorization);
+  if (!bearer || (bearer[1] as string).length > MAX_TOKEN_LENGTH) {
+    throw invalidToken('Authorization must be "Bearer <access token>"');
+  }
+  const accessToken = bearer[1] as string;
+
+  // 2. The body: a JSON object.
+  const body = parseJsonObject(request.body, maxBodyBytes, sc);
+
+  // 3. The token, bound to X-PARTNER-ID.
+  await checkToken(options.tokens, accessToken, nowMs, partnerId);
+
+  // 4. The client.
+  const client = await lookupClient(options.clients, partnerId);
+  if (client === undefined || client === null) {
+    throw new SnapError('UNKNOWN_CLIENT', { reason: 'Unknown X-PARTNER-ID', detail: `X-PARTNER-ID ${JSON.stringify(partnerId)} is not a configured client` });
+  }
+  if (typeof client !== 'object') throw new TypeError(`${FN}: a client must be { clientSecret?, publicKey? }, got ${kindOf(client)}`);
+
+  // 5. Freshness, both ways.
+  const offMs = timestamp.epochMs - nowMs;
+  if (Math.abs(offMs) > skewMs) {
+    const seconds = Math.round(Math.abs(offMs) / 1000);
+    const direction = offMs > 0 ? 'ahead of' : 'behind';
+    throw new SnapError('TIMESTAMP_OUT_OF_WINDOW', {
+      reason: `X-TIMESTAMP is ${seconds} s ${direction} server time (allowed ${skewMs / 1000} s)`,
+      detail: `X-TIMESTAMP ${timestamp.text} is ${seconds} s ${direction} the server clock (allowed ${skewMs / 1000} s)`,
+    });
+  }
+
+  // 6. The signature.
+  let bodyHash: VerifiedTransactionRequest['bodyHash'];
+  const base = { method: request.method, path: request.path, body: request.body, timestamp: timestampText };
+  let verified = false;
+  if (mode === 'symmetric') {
+    if (typeof client.clientSecret !== 'string' || client.clientSecret === '') {
+      throw new TypeError(`${FN}: client ${JSON.stringify(partnerId)} has no clientSecret, which symmetric signatures need`);
+    }
+    // SNAP hashes the minified body; NICEPAY's SDKs hash it as sent. Check both, always both.
+    const minified = verifySymmetricSignature(client.clientSecret, buildSymmetricStringToSign({ ...base, accessToken, bodyHash: 'minified' }), signature);
+    const asSent = verifySymmetricSignature(client.clientSecret, buildSymmetricStringToSign({ ...base, accessToken, bodyHash: 'as-sent' }), signature);
+    verified = minified || asSent;
+    bodyHash = minified ? 'minified' : asSent ? 'as-sent' : undefined;
+  } else {
+    const key = clientPublicKey(client, options.minModulusBits === undefined ? {} : { minModulusBits: options.minModulusBits });
+    const stringToSign = mode === 'asymmetric' ? buildStringToSign(partnerId, timestampText) : buildAsymmetricBodyStringToSign(base);
+    verified = verifySignature(key, stringToSign, signature);
+  }
+  if (!verified) {
+    throw new SnapError('INVALID_SIGNATURE', {
+      reason: 'Signature does not verify',
+      detail: `X-SIGNATURE (${mode}) does not verify for X-PARTNER-ID ${JSON.stringify(partnerId)}`,
+    });
+  }
+
+  // 7. X-EXTERNAL-ID, once per client per day: claimed last, so only verified calls use one up.
+  if (options.externalIds) {
+    const { day, secondsLeft } = dayOf(nowMs, dayOffsetMs);
+    const fresh = await options.externalIds.claim(`xid:${partnerId}:${day}:${externalId}`, secondsLeft + Math.ceil(skewMs / 1000));
+    if (!fresh) {
+      throw new SnapError('CONFLICT', { detail: `X-EXTERNAL-ID ${JSON.stringify(externalId)} was already used by ${JSON.stringify(partnerId)} on ${day}` });
+    }
+  }
+
+  return {
+    clientKey: partnerId,
+    accessToken,
+    externalId,
+    channelId,
+    timestamp,
+    signatureMode: mode,
+    bodyHash,
+    method: request.method,
+    path: request.path,
+    body,
+    rawBody: request.body,
+  };
+}
