@@ -1,0 +1,303 @@
+/**
+ * The calls after the token: verifyTransactionRequest and createTransactionHandler, every
+ * check with its exact response code (service code 47 here), plus a mutation fuzz.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import {
+  buildAsymmetricBodyStringToSign,
+  buildStringToSign,
+  buildSymmetricStringToSign,
+  createAccessTokenIssuer,
+  createMemoryClaimStore,
+  createTransactionHandler,
+  formatTimestamp,
+  parseResponseCode,
+  signSymmetric,
+  SnapError,
+  verifyTransactionRequest,
+  type EndpointResponse,
+  type TransactionVerifyOptions,
+} from '../src/index.js';
+import { makeKeys, signText } from './helpers/nicepay.js';
+
+const CLIENT = 'IONPAYTEST';
+const SECRET = '33F49GnCMS1mFYlGXisbUDzVf2ATWCl9k3R++d5hDd3Frmuos/XLx8XhXpe+LDYAbpGKZYSwtlyyLOtS/8aD7A==';
+const TOKEN_SECRET = 'token-secret-of-at-least-thirty-two-bytes';
+const NOW = Date.UTC(2024, 10, 12, 19, 54, 37); // 2024-11-13T02:54:37+07:00
+const TS = formatTimestamp(NOW);
+const PATH = '/api/v1.0/cvs/inquiry';
+const BODY = '{ "partnerServiceId": "  888", "customerNo": "12345", "trxDateInit": "2024-11-13T02:54:37+07:00", "amount": { "value": "10000.00", "currency": "IDR" } }';
+const issuer = createAccessTokenIssuer({ secret: TOKEN_SECRET });
+const TOKEN = issuer.issue(CLIENT, NOW - 60_000);
+const keys = makeKeys();
+
+const options = (extra: Partial<TransactionVerifyOptions> = {}): TransactionVerifyOptions => ({
+  serviceCode: '47',
+  clients: { [CLIENT]: { clientSecret: SECRET, publicKey: keys.publicKeyPem } },
+  tokens: issuer,
+  now: NOW,
+  ...extra,
+});
+
+function signedRequest(change: { headers?: Record<string, string | undefined>; body?: string; path?: string; method?: string; token?: string; bodyHash?: 'minified' | 'as-sent' } = {}) {
+  const body = change.body ?? BODY;
+  const path = change.path ?? PATH;
+  const method = change.method ?? 'POST';
+  const token = change.token ?? TOKEN;
+  const stringToSign = buildSymmetricStringToSign({ method, path, accessToken: token, body, timestamp: TS, bodyHash: change.bodyHash ?? 'minified' });
+  const headers: Record<string, string | undefined> = {
+    'Content-Type': 'application/json',
+    Authorization: `Bearer ${token}`,
+    'X-TIMESTAMP': TS,
+    'X-PARTNER-ID': CLIENT,
+    'X-EXTERNAL-ID': '41807553358950093184162180797837',
+    'CHANNEL-ID': '95221',
+    'X-SIGNATURE': signSymmetric(SECRET, stringToSign),
+    ...change.headers,
+  };
+  return { method, path, headers, body };
+}
+
+async function failure(request: ReturnType<typeof signedRequest>, opts = options()): Promise<SnapError> {
+  try {
+    await verifyTransactionRequest(request, opts);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SnapError);
+    return error as SnapError;
+  }
+  throw new Error('expected a SnapError');
+}
+const answer = (e: SnapError): [number, string, string] => [e.httpStatus, e.responseCode, e.responseMessage];
+
+describe('verifyTransactionRequest: success', () => {
+  it('verifies a symmetric call and hands over the parsed body', async () => {
+    const v = await verifyTransactionRequest(signedRequest(), options());
+    expect(v).toMatchObject({ clientKey: CLIENT, accessToken: TOKEN, externalId: '41807553358950093184162180797837', channelId: '95221', signatureMode: 'symmetric', bodyHash: 'minified', method: 'POST', path: PATH });
+    expect(v.body).toEqual(JSON.parse(BODY));
+    expect(v.rawBody).toBe(BODY);
+    expect(v.timestamp.epochMs).toBe(NOW);
+  });
+  it('accepts the body hashed as sent (NICEPAY SDKs) as well as minified (SNAP)', async () => {
+    expect((await verifyTransactionRequest(signedRequest({ bodyHash: 'as-sent' }), options())).bodyHash).toBe('as-sent');
+  });
+  it('signs the path with its query, and bytes bodies', async () => {
+    expect((await verifyTransactionRequest(signedRequest({ path: `${PATH}?a=1&b=2` }), options())).path).toBe(`${PATH}?a=1&b=2`);
+    const r = signedRequest();
+    expect((await verifyTransactionRequest({ ...r, body: new TextEncoder().encode(BODY) as never }, options())).body).toEqual(JSON.parse(BODY));
+  });
+  it('asymmetric mode: SHA256withRSA over X-PARTNER-ID|X-TIMESTAMP', async () => {
+    const r = signedRequest({ headers: { 'X-SIGNATURE': signText(keys.privateKey, buildStringToSign(CLIENT, TS)) } });
+    expect((await verifyTransactionRequest(r, options({ signature: 'asymmetric' }))).signatureMode).toBe('asymmetric');
+    expect(answer(await failure(signedRequest(), options({ signature: 'asymmetric' })))).toEqual([401, '4014700', 'Unauthorized. Signature does not verify']);
+  });
+  it('asymmetric-body mode: SHA256withRSA over METHOD:path:sha256(minify(body)):X-TIMESTAMP', async () => {
+    const stringToSign = buildAsymmetricBodyStringToSign({ method: 'POST', path: PATH, body: BODY, timestamp: TS });
+    const r = signedRequest({ headers: { 'X-SIGNATURE': signText(keys.privateKey, stringToSign) } });
+    expect((await verifyTransactionRequest(r, options({ signature: 'asymmetric-body' }))).signatureMode).toBe('asymmetric-body');
+    const other = signedRequest({ headers: { 'X-SIGNATURE': signText(keys.privateKey, buildStringToSign(CLIENT, TS)) } });
+    expect((await failure(other, options({ signature: 'asymmetric-body' }))).code).toBe('INVALID_SIGNATURE');
+  });
+  it('stored tokens through a lookup (sync or async)', async () => {
+    const stored = new Map([[TOKEN, { clientKey: CLIENT, expiresAt: NOW + 1000 }]]);
+    expect((await verifyTransactionRequest(signedRequest(), options({ tokens: async (t) => stored.get(t) }))).clientKey).toBe(CLIENT);
+    expect((await verifyTransactionRequest(signedRequest(), options({ tokens: (t) => stored.get(t) }))).clientKey).toBe(CLIENT);
+  });
+});
+
+describe('verifyTransactionRequest: each check has its exact answer', () => {
+  it('missing Authorization: 400 / 4004702 Invalid Mandatory Field {Authorization}', async () => {
+    expect(answer(await failure(signedRequest({ headers: { Authorization: undefined } })))).toEqual([400, '4004702', 'Invalid Mandatory Field {Authorization}']);
+  });
+  it.each(['X-TIMESTAMP', 'X-PARTNER-ID', 'X-EXTERNAL-ID', 'X-SIGNATURE', 'Content-Type'])('missing %s: 400 / 4004702', async (name) => {
+    expect(answer(await failure(signedRequest({ headers: { [name]: undefined } })))).toEqual([400, '4004702', `Invalid Mandatory Field {${name}}`]);
+  });
+  it('CHANNEL-ID is mandatory only when required', async () => {
+    expect((await verifyTransactionRequest(signedRequest({ headers: { 'CHANNEL-ID': undefined } }), options())).channelId).toBeUndefined();
+    expect(answer(await failure(signedRequest({ headers: { 'CHANNEL-ID': undefined } }), options({ requireChannelId: true })))).toEqual([400, '4004702', 'Invalid Mandatory Field {CHANNEL-ID}']);
+  });
+  it('malformed X-TIMESTAMP, X-EXTERNAL-ID over 36 characters, bad X-PARTNER-ID: 400 / 4004701', async () => {
+    expect(answer(await failure(signedRequest({ headers: { 'X-TIMESTAMP': '2024-11-13 02:54:37' } })))).toEqual([400, '4004701', 'Invalid Field Format {X-TIMESTAMP}']);
+    expect(answer(await failure(signedRequest({ headers: { 'X-EXTERNAL-ID': 'x'.repeat(37) } })))).toEqual([400, '4004701', 'Invalid Field Format {X-EXTERNAL-ID}']);
+    expect((await verifyTransactionRequest(signedRequest({ headers: { 'X-EXTERNAL-ID': 'x'.repeat(36) } }), options())).externalId).toHaveLength(36);
+    expect(answer(await failure(signedRequest({ headers: { 'X-EXTERNAL-ID': 'has space' } })))).toEqual([400, '4004701', 'Invalid Field Format {X-EXTERNAL-ID}']);
+    expect(answer(await failure(signedRequest({ headers: { 'X-PARTNER-ID': 'A|B' } })))).toEqual([400, '4004701', 'Invalid Field Format {X-PARTNER-ID}']);
+  });
+  it('body not a JSON object: 400 / 4004700 Bad Request', async () => {
+    for (const body of ['', 'x', '[]', 'null']) {
+      expect(answer(await failure({ ...signedRequest(), body })), body).toEqual([400, '4004700', 'Bad Request']);
+    }
+  });
+  it('token not Bearer, malformed, bad MAC, expired or another client: 401 / 4014701 Invalid Token (B2B)', async () => {
+    const other = createAccessTokenIssuer({ secret: 'another-secret-of-at-least-32-bytes!!' });
+    const cases: Array<Record<string, string>> = [
+      { Authorization: `Basic ${TOKEN}` },
+      { Authorization: TOKEN },
+      { Authorization: 'Bearer' },
+      { Authorization: 'Bearer not.a-token' },
+      { Authorization: `Bearer ${other.issue(CLIENT, NOW)}` }, // bad MAC
+      { Authorization: `Bearer ${issuer.issue(CLIENT, NOW - 901_000)}` }, // expired
+      { Authorization: `Bearer ${issuer.issue('OTHERCLIENT', NOW)}` }, // another client
+    ];
+    for (const headers of cases) {
+      const error = await failure(signedRequest({ headers }));
+      expect(error.code, headers.Authorization).toBe('INVALID_TOKEN');
+      expect(answer(error)).toEqual([401, '4014701', 'Invalid Token (B2B)']);
+    }
+  });
+  it('a stored-token lookup that does not know the token: 401 / 4014703 Token Not Found (B2B)', async () => {
+    expect(answer(await failure(signedRequest(), options({ tokens: async () => undefined })))).toEqual([401, '4014703', 'Token Not Found (B2B)']);
+    expect(answer(await failure(signedRequest(), options({ tokens: () => ({ clientKey: CLIENT, expiresAt: NOW }) })))).toEqual([401, '4014701', 'Invalid Token (B2B)']);
+    expect(answer(await failure(signedRequest(), options({ tokens: () => ({ clientKey: 'SOMEONE' }) })))).toEqual([401, '4014701', 'Invalid Token (B2B)']);
+  });
+  it('X-PARTNER-ID must be the token\'s client', async () => {
+    const error = await failure(signedRequest({ headers: { 'X-PARTNER-ID': 'OTHERCLIENT' } }));
+    expect(answer(error)).toEqual([401, '4014701', 'Invalid Token (B2B)']);
+    expect(error.message).toMatch(/another client than X-PARTNER-ID/);
+  });
+  it('stale or future X-TIMESTAMP: 401 / 4014700', async () => {
+    expect(answer(await failure(signedRequest(), options({ now: NOW + 301_000 })))).toEqual([401, '4014700', 'Unauthorized. X-TIMESTAMP is 301 s behind server time (allowed 300 s)']);
+    expect(answer(await failure(signedRequest(), options({ now: NOW - 400_000 })))).toEqual([401, '4014700', 'Unauthorized. X-TIMESTAMP is 400 s ahead of server time (allowed 300 s)']);
+  });
+  it('a token-bound client that is not configured: 401 / 4014700', async () => {
+    const token = issuer.issue('GHOST', NOW);
+    const r = signedRequest({ token, headers: { 'X-PARTNER-ID': 'GHOST' } });
+    expect(answer(await failure(r))).toEqual([401, '4014700', 'Unauthorized. Unknown X-PARTNER-ID']);
+  });
+  it('bad symmetric signatures: 401 / 4014700', async () => {
+    const good = signedRequest();
+    const changes = [
+      { ...good, body: BODY.replace('10000.00', '10000.01') }, // body changed
+      { ...good, path: `${PATH}?x=1` }, // path changed
+      { ...good, headers: { ...good.headers, 'X-SIGNATURE': signSymmetric('wrong-secret', 'x') } },
+      { ...good, headers: { ...good.headers, 'X-SIGNATURE': (good.headers['X-SIGNATURE'] as string).replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) } },
+      { ...good, headers: { ...good.headers, 'X-SIGNATURE': 'not base64' } },
+    ];
+    for (const r of changes) expect(answer(await failure(r))).toEqual([401, '4014700', 'Unauthorized. Signature does not verify']);
+  });
+  it('X-EXTERNAL-ID unique per client per day: a repeat is 409 / 4094700 Conflict', async () => {
+    const externalIds = createMemoryClaimStore({ now: () => NOW });
+    const opts = options({ externalIds });
+    expect((await verifyTransactionRequest(signedRequest(), opts)).externalId).toBeDefined();
+    expect(answer(await failure(signedRequest(), opts))).toEqual([409, '4094700', 'Conflict']);
+    // Another external id is fine; so is the same one for another client.
+    expect((await verifyTransactionRequest(signedRequest({ headers: { 'X-EXTERNAL-ID': 'another' } }), opts)).externalId).toBe('another');
+    // Only verified calls use an id up: a forged call with a fresh id does not burn it.
+    const forged = signedRequest({ headers: { 'X-EXTERNAL-ID': 'fresh', 'X-SIGNATURE': signSymmetric('wrong', 'x') } });
+    expect((await failure(forged, opts)).code).toBe('INVALID_SIGNATURE');
+    expect((await verifyTransactionRequest(signedRequest({ headers: { 'X-EXTERNAL-ID': 'fresh' } }), opts)).externalId).toBe('fresh');
+  });
+  it('the uniqueness claim lasts until the end of the Jakarta day, plus the clock window', async () => {
+    const claim = vi.fn(async () => true);
+    await verifyTransactionRequest(signedRequest(), options({ externalIds: { claim } }));
+    // 02:54:37 in Jakarta: 21:05:23 left in the day, plus 300 s.
+    expect(claim).toHaveBeenCalledWith(`xid:${CLIENT}:2024-11-13:41807553358950093184162180797837`, 21 * 3600 + 5 * 60 + 23 + 300);
+  });
+});
+
+describe('verifyTransactionRequest: the caller\'s mistakes are TypeErrors', () => {
+  it('refuses bad options and a parsed body', async () => {
+    await expect(verifyTransactionRequest(signedRequest(), { ...options(), serviceCode: '4' })).rejects.toThrow(/two-digit SNAP service code/);
+    await expect(verifyTransactionRequest(signedRequest(), { ...options(), tokens: {} as never })).rejects.toThrow(/token issuer/);
+    await expect(verifyTransactionRequest(signedRequest(), { ...options(), signature: 'hmac' as never })).rejects.toThrow(/symmetric/);
+    await expect(verifyTransactionRequest({ ...signedRequest(), body: JSON.parse(BODY) as never }, options())).rejects.toThrow(/raw body/);
+    await expect(verifyTransactionRequest({ ...signedRequest(), path: 'api/v1.0' }, options())).rejects.toThrow(/relative path/);
+    await expect(verifyTransactionRequest(signedRequest(), options({ clients: { [CLIENT]: {} } }))).rejects.toThrow(/no clientSecret/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+describe('createTransactionHandler', () => {
+  const json = (r: EndpointResponse) => JSON.parse(r.body) as Record<string, unknown>;
+  const base = { ...options(), now: () => NOW };
+
+  it('hands the verified call to handle() and sends its body with the SNAP headers', async () => {
+    const handle = vi.fn(async (v: { body: Record<string, unknown> }) => ({ responseCode: '2004700', responseMessage: 'Successful', virtualAccountData: { customerNo: v.body.customerNo } }));
+    const h = createTransactionHandler({ ...base, handle });
+    const r = await h(signedRequest());
+    expect(r.status).toBe(200);
+    expect(json(r)).toEqual({ responseCode: '2004700', responseMessage: 'Successful', virtualAccountData: { customerNo: '12345' } });
+    expect(r.headers).toEqual({ 'Content-Type': 'application/json', 'X-TIMESTAMP': TS });
+    expect(handle).toHaveBeenCalledTimes(1);
+  });
+  it('takes the HTTP status from the responseCode handle() returns', async () => {
+    const h = createTransactionHandler({ ...base, handle: () => ({ responseCode: '4044712', responseMessage: 'Invalid Bill/Virtual Account' }) });
+    expect((await h(signedRequest())).status).toBe(404);
+    const plain = createTransactionHandler({ ...base, handle: () => ({ ok: true }) });
+    expect((await plain(signedRequest())).status).toBe(200);
+  });
+  it('a handle() that throws is 500 / 5004700 General Error, with nothing leaked; onError sees it', async () => {
+    const onError = vi.fn();
+    const h = createTransactionHandler({ ...base, onError, handle: () => { throw new Error('db password hunter2'); } });
+    const r = await h(signedRequest());
+    expect(r.status).toBe(500);
+    expect(json(r)).toEqual({ responseCode: '5004700', responseMessage: 'General Error' });
+    expect(r.body).not.toContain('hunter2');
+    expect(String((onError.mock.calls[0]?.[0] as Error).cause)).toContain('hunter2');
+    const bad = createTransactionHandler({ ...base, handle: () => 'text' as never });
+    expect((await bad(signedRequest())).status).toBe(500);
+    const lookupFails = createTransactionHandler({ ...base, tokens: async () => { throw new Error('redis down'); }, handle: () => ({}) });
+    expect(json(await lookupFails(signedRequest())).responseCode).toBe('5004700');
+  });
+  it('answers every failure with its code for the endpoint, and 405 for other methods', async () => {
+    const h = createTransactionHandler({ ...base, handle: () => ({ responseCode: '2004700' }) });
+    expect(json(await h(signedRequest({ headers: { Authorization: undefined } })))).toEqual({ responseCode: '4004702', responseMessage: 'Invalid Mandatory Field {Authorization}' });
+    const get = await h({ ...signedRequest(), method: 'GET' });
+    expect([get.status, json(get).responseCode]).toEqual([405, '4054700']);
+  });
+  it('two handler instances sharing one store reject a repeated X-EXTERNAL-ID', async () => {
+    const externalIds = createMemoryClaimStore({ now: () => NOW });
+    const a = createTransactionHandler({ ...base, externalIds, handle: () => ({ responseCode: '2004700' }) });
+    const b = createTransactionHandler({ ...base, externalIds, handle: () => ({ responseCode: '2004700' }) });
+    expect((await a(signedRequest())).status).toBe(200);
+    const repeat = await b(signedRequest());
+    expect([repeat.status, json(repeat).responseCode]).toEqual([409, '4094700']);
+  });
+  it('refuses bad options at creation', () => {
+    expect(() => createTransactionHandler({ ...base, handle: undefined as never })).toThrow(/handle/);
+    expect(() => createTransactionHandler({ ...base, serviceCode: 'xx', handle: () => ({}) })).toThrow(/service code/);
+    expect(() => createTransactionHandler({ ...base, clients: { A: {} }, handle: () => ({}) })).toThrow(/needs a clientSecret/);
+    expect(() => createTransactionHandler({ ...base, signature: 'asymmetric', clients: { A: { clientSecret: 's' } }, handle: () => ({}) })).toThrow(/needs a publicKey/);
+  });
+
+  it('mutation fuzz: thousands of broken calls, never a throw, always a well-formed SNAP answer', async () => {
+    const onError = vi.fn();
+    const h = createTransactionHandler({ ...base, externalIds: createMemoryClaimStore({ now: () => NOW }), onError, handle: () => ({ responseCode: '2004700', responseMessage: 'Successful' }) });
+    let s = 12345;
+    const rand = (n: number) => {
+      s = (s * 1103515245 + 12345) >>> 0;
+      return (s >>> 16) % n;
+    };
+    const junk = ['', ' ', ',', 'Bearer', 'Bearer  x', '{}', '[]', '\u0000', 'é', 'x'.repeat(300), '2024-02-30T00:00:00Z', '=', '"'];
+    const statuses = new Map<number, number>();
+    const N = 3000;
+    for (let i = 0; i < N; i++) {
+      const r = signedRequest({ headers: { 'X-EXTERNAL-ID': `id-${i}` } }) as { method: string; path: string; headers: Record<string, unknown>; body: unknown };
+      for (let m = 1 + rand(3); m > 0; m--) {
+        const names = Object.keys(r.headers);
+        const name = names[rand(names.length)] as string;
+        switch (rand(8)) {
+          case 0: r.headers = { ...r.headers, [name]: undefined }; break;
+          case 1: r.headers = { ...r.headers, [name]: junk[rand(junk.length)] }; break;
+          case 2: r.headers = { ...r.headers, [name]: [String(r.headers[name]), 'x'] }; break;
+          case 3: r.body = String(r.body).slice(0, rand(String(r.body).length)); break;
+          case 4: r.body = junk[rand(junk.length)]; break;
+          case 5: r.path = rand(2) ? `${r.path}?q=${rand(9)}` : 'no-slash'; break;
+          case 6: r.method = ['GET', 'post', 'PUT', ''][rand(4)] as string; break;
+          default: r.body = [undefined, null, {}, 5][rand(4)]; break;
+        }
+      }
+      const response = await h(r as never);
+      const body = JSON.parse(response.body) as { responseCode: string; responseMessage: unknown };
+      expect(body.responseCode.startsWith(String(response.status))).toBe(true);
+      expect(parseResponseCode(body.responseCode).serviceCode).toBe('47');
+      expect(typeof body.responseMessage).toBe('string');
+      expect(response.headers['X-TIMESTAMP']).toBe(TS);
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+    }
+    for (const status of [400, 401, 405, 500]) expect(statuses.get(status) ?? 0, `status ${status}`).toBeGreaterThan(0);
+    expect([...statuses.values()].reduce((a, b) => a + b)).toBe(N);
+    // Every 500 is a programming error of the caller (non-raw body, bad path), reported.
+    expect(onError.mock.calls.filter(([, c]) => (c as { status: number }).status === 500).every(([e]) => e instanceof TypeError)).toBe(true);
+  });
+});
