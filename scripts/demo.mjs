@@ -3,8 +3,10 @@
  * `npm run demo`: a real access-token endpoint on 127.0.0.1, and NICEPAY played against it
  * over real HTTP with NICEPAY's public sandbox key (1024-bit, from the published vectors).
  *
- *   npm run demo               the story: valid request, tampered signature, stale
- *                              timestamp, missing header; exits 0 when every answer is right
+ *   npm run demo               the story: a valid token request, a tampered signature, a
+ *                              stale timestamp, a missing header, a replay; then with the
+ *                              token an inquiry and a payment, a repeated X-EXTERNAL-ID and
+ *                              an expired token; exits 0 when every answer is right
  *   npm run demo -- --serve    keep the server running and print a signed curl command
  *   npm run demo -- --port N   listen on port N (default: any free port; 3000 with --serve)
  *
@@ -16,13 +18,15 @@ import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import {
   buildStringToSign,
+  buildSymmetricStringToSign,
   createAccessTokenIssuer,
   createMemoryClaimStore,
   formatTimestamp,
   importPrivateKey,
   signStringToSign,
+  signSymmetric,
 } from 'nicepay-nico';
-import { createNodeHandler } from 'nicepay-nico/node';
+import { createNodeHandler, createNodeTransactionHandler } from 'nicepay-nico/node';
 
 const { values: args } = parseArgs({
   options: { serve: { type: 'boolean', default: false }, port: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
@@ -38,6 +42,8 @@ const [bold, dim, green, red, cyan] = [paint(1), paint(2), paint(32), paint(31),
 
 // NICEPAY's public sandbox key pair: a published test key, never a production secret.
 const vectors = JSON.parse(readFileSync(new URL('../test/vectors/nicepay-rsa.json', import.meta.url), 'utf8'));
+// IONPAYTEST's published sandbox client secret (from NICEPAY's symmetric-signature vectors).
+const CLIENT_SECRET = JSON.parse(readFileSync(new URL('../test/vectors/nicepay-symmetric.json', import.meta.url), 'utf8')).symmetricSignatures[0].clientSecret;
 const SANDBOX_PUBLIC_KEY = vectors.rsaSandboxKey.publicKeySpkiBase64;
 const nicepayPrivateKey = importPrivateKey(vectors.rsaSandboxKey.privateKeyPkcs8Base64, { minModulusBits: 1024 });
 
@@ -53,14 +59,44 @@ const options = {
   tokenSecret: TOKEN_SECRET, // built-in stateless tokens
   replayCache: createMemoryClaimStore(), // each signed request is accepted once
 };
-const server = createServer(createNodeHandler(options));
+// The calls after the token. The service codes are placeholders: NICO's pages do not print
+// the CVS ones, so a merchant uses the codes NICEPAY gives them. The body fields are
+// illustrative too: the library checks everything around the body and hands it over.
+const transactionOptions = {
+  clients: { [CLIENT_KEY]: { clientSecret: CLIENT_SECRET } }, // X-PARTNER-ID -> client secret
+  tokens: createAccessTokenIssuer({ secret: TOKEN_SECRET }), // checks the tokens issued above
+  externalIds: createMemoryClaimStore(), // X-EXTERNAL-ID once per client per day
+};
+const bills = new Map([['8880012345', { customerName: 'Budi', amount: { value: '25000.00', currency: 'IDR' } }]]);
+const routes = {
+  [PATH]: createNodeHandler(options),
+  '/api/v1.0/cvs/inquiry': createNodeTransactionHandler({
+    ...transactionOptions,
+    serviceCode: '47',
+    handle: ({ body }) =>
+      bills.has(body.paymentCode)
+        ? { responseCode: '2004700', responseMessage: 'Successful', paymentCode: body.paymentCode, ...bills.get(body.paymentCode) }
+        : { responseCode: '4044712', responseMessage: 'Invalid Bill/Virtual Account' },
+  }),
+  '/api/v1.0/cvs/payment': createNodeTransactionHandler({
+    ...transactionOptions,
+    serviceCode: '48',
+    handle: ({ body }) => ({ responseCode: '2004800', responseMessage: 'Successful', paymentCode: body.paymentCode, paidAmount: body.paidAmount }),
+  }),
+};
+const server = createServer((req, res) => {
+  const route = routes[(req.url ?? '').split('?')[0]];
+  if (route) return route(req, res);
+  res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"responseCode":"4040000","responseMessage":"Not Found"}');
+});
 // -----------------------------------------------------------------------------------------
 
 const port = await new Promise((resolve, reject) => {
   server.once('error', reject);
   server.listen(Number(args.port ?? (args.serve ? 3000 : 0)), '127.0.0.1', () => resolve(server.address().port));
 });
-const url = `http://127.0.0.1:${port}${PATH}`;
+const origin = `http://127.0.0.1:${port}`;
+const url = `${origin}${PATH}`;
 
 /** Sign like NICEPAY: SHA256withRSA over X-CLIENT-KEY|X-TIMESTAMP. */
 function nicepayHeaders(timestamp = formatTimestamp(Date.now())) {
@@ -87,17 +123,19 @@ if (args.serve) {
   process.on('SIGINT', () => server.close(() => process.exit(0)));
 } else {
   const cases = [];
-  const story = async (title, expected, headers, body = BODY, method = 'POST') => {
-    const response = await fetch(url, { method, headers, body: method === 'GET' ? undefined : body });
+  const story = async (title, expected, headers, body = BODY, path = PATH) => {
+    const method = 'POST';
+    const response = await fetch(`${origin}${path}`, { method, headers, body });
     const text = await response.text();
     const json = JSON.parse(text);
     const ok = response.status === expected.status && json.responseCode === expected.code;
     cases.push(ok);
     console.log(`\n${bold(title)}`);
-    console.log(dim(`  > ${method} ${PATH}`));
-    for (const [k, v] of Object.entries(headers)) console.log(dim(`  > ${k}: ${k === 'X-SIGNATURE' ? `${v.slice(0, 24)}...` : v}`));
-    if (method !== 'GET') console.log(dim(`  > ${body}`));
-    console.log(`  < HTTP ${response.status}  X-TIMESTAMP: ${response.headers.get('x-timestamp')}  X-CLIENT-KEY: ${response.headers.get('x-client-key') ?? '-'}`);
+    console.log(dim(`  > ${method} ${path}`));
+    for (const [k, v] of Object.entries(headers)) console.log(dim(`  > ${k}: ${k === 'X-SIGNATURE' || k === 'Authorization' ? `${v.slice(0, 24)}...` : v}`));
+    console.log(dim(`  > ${body}`));
+    const clientKey = response.headers.get('x-client-key');
+    console.log(`  < HTTP ${response.status}  X-TIMESTAMP: ${response.headers.get('x-timestamp')}${clientKey ? `  X-CLIENT-KEY: ${clientKey}` : ''}`);
     console.log(`  < ${text}`);
     console.log(`  ${ok ? green('as expected') : red('UNEXPECTED')}: ${expected.status} ${expected.code}`);
     return json;
@@ -121,6 +159,32 @@ if (args.serve) {
   await story('4. A missing X-TIMESTAMP header', { status: 400, code: '4007302' }, missing);
 
   await story('5. The valid request of step 1, replayed', { status: 401, code: '4017300' }, valid);
+
+  /** Sign a call after the token like NICEPAY: HMAC-SHA512 with the client secret (SNAP symmetric). */
+  const transaction = (path, body, { accessToken = token.accessToken, externalId } = {}) => {
+    const timestamp = formatTimestamp(Date.now());
+    const stringToSign = buildSymmetricStringToSign({ method: 'POST', path, accessToken, body, timestamp });
+    return {
+      'Content-Type': 'application/json',
+      Authorization: `Bearer ${accessToken}`,
+      'X-TIMESTAMP': timestamp,
+      'X-PARTNER-ID': CLIENT_KEY,
+      'X-EXTERNAL-ID': externalId,
+      'CHANNEL-ID': '95221',
+      'X-SIGNATURE': signSymmetric(CLIENT_SECRET, stringToSign),
+    };
+  };
+  const inquiryBody = '{"paymentCode":"8880012345","trxDateInit":"' + formatTimestamp(Date.now()) + '"}';
+  const paymentBody = '{"paymentCode":"8880012345","paidAmount":{"value":"25000.00","currency":"IDR"}}';
+  const INQUIRY = '/api/v1.0/cvs/inquiry';
+  const PAYMENT = '/api/v1.0/cvs/payment';
+
+  await story('6. CVS inquiry with the token (signed with the client secret)', { status: 200, code: '2004700' }, transaction(INQUIRY, inquiryBody, { externalId: '100000000001' }), inquiryBody, INQUIRY);
+  const paymentHeaders = transaction(PAYMENT, paymentBody, { externalId: '100000000002' });
+  await story('7. CVS payment with the token', { status: 200, code: '2004800' }, paymentHeaders, paymentBody, PAYMENT);
+  await story('8. The payment again with the same X-EXTERNAL-ID', { status: 409, code: '4094800' }, transaction(PAYMENT, paymentBody, { externalId: '100000000002' }), paymentBody, PAYMENT);
+  const expired = createAccessTokenIssuer({ secret: TOKEN_SECRET }).issue(CLIENT_KEY, Date.now() - 16 * 60_000);
+  await story('9. An inquiry with a token issued 16 minutes ago (expired)', { status: 401, code: '4014701' }, transaction(INQUIRY, inquiryBody, { accessToken: expired, externalId: '100000000003' }), inquiryBody, INQUIRY);
 
   server.close();
   const passed = cases.filter(Boolean).length;

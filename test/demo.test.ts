@@ -21,7 +21,11 @@ describe('npm run demo', () => {
     expect(run.stdout).toMatch(/3\. A stale timestamp[\s\S]*?< HTTP 401[\s\S]*?X-TIMESTAMP is 6\d\d s behind/);
     expect(run.stdout).toMatch(/4\. A missing X-TIMESTAMP[\s\S]*?< HTTP 400[\s\S]*?Invalid Mandatory Field \{X-TIMESTAMP\}/);
     expect(run.stdout).toMatch(/5\. [^\n]*replayed[\s\S]*?< HTTP 401[\s\S]*?Request already used/);
-    expect(run.stdout).toContain('every answer as the protocol requires (6/6)');
+    expect(run.stdout).toMatch(/6\. CVS inquiry[\s\S]*?< HTTP 200[\s\S]*?"responseCode":"2004700"/);
+    expect(run.stdout).toMatch(/7\. CVS payment[\s\S]*?< HTTP 200[\s\S]*?"responseCode":"2004800"/);
+    expect(run.stdout).toMatch(/8\. [^\n]*same X-EXTERNAL-ID[\s\S]*?< HTTP 409[\s\S]*?"responseCode":"4094800","responseMessage":"Conflict"/);
+    expect(run.stdout).toMatch(/9\. [^\n]*expired[\s\S]*?< HTTP 401[\s\S]*?"responseCode":"4014701","responseMessage":"Invalid Token \(B2B\)"/);
+    expect(run.stdout).toContain('every answer as the protocol requires (10/10)');
     expect(run.stdout).not.toContain('UNEXPECTED');
   });
 
