@@ -280,6 +280,22 @@ export function signSymmetric(clientSecret: string, stringToSign: string): strin
   return encodeBase64(hmac(sha512, key, utf8(stringToSign)));
 }
 
+/** HMAC-SHA512 keyed once with a client secret. @internal used by the transaction verifier. */
+export function preparedSymmetricMac(clientSecret: string): (stringToSign: string) => Uint8Array {
+  const state = hmac.create(sha512, secretBytes(clientSecret, 'preparedSymmetricMac'));
+  return (stringToSign) => state.clone().update(utf8(stringToSign)).digest();
+}
+
+/** Decode a symmetric signature strictly: 64 bytes of standard base64, or `undefined`. @internal */
+export function decodeSymmetricSignature(signatureBase64: unknown): Uint8Array | undefined {
+  if (typeof signatureBase64 !== 'string' || signatureBase64.length !== 88) return undefined;
+  try {
+    return decodeBase64Strict(signatureBase64);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Check a symmetric signature in constant time. Returns `false`, never throws, for a
  * malformed signature (not strict base64, not 64 bytes).
@@ -288,12 +304,6 @@ export function verifySymmetricSignature(clientSecret: string, stringToSign: str
   const fn = 'verifySymmetricSignature';
   const key = secretBytes(clientSecret, fn);
   if (typeof stringToSign !== 'string') throw new TypeError(`${fn}: stringToSign must be a string`);
-  if (typeof signatureBase64 !== 'string' || signatureBase64.length !== 88) return false;
-  let given: Uint8Array;
-  try {
-    given = decodeBase64Strict(signatureBase64);
-  } catch {
-    return false;
-  }
-  return timingSafeEqual(hmac(sha512, key, utf8(stringToSign)), given);
+  const given = decodeSymmetricSignature(signatureBase64);
+  return given !== undefined && timingSafeEqual(hmac(sha512, key, utf8(stringToSign)), given);
 }

@@ -14,7 +14,8 @@ import { isWellFormedClientKey } from './access-token-request.js';
 import { checkRawBody, DEFAULT_MAX_BODY_BYTES, parseJsonObject, type RawBody } from './body.js';
 import { readHeaders, requireHeader, requireJsonContentType, type HeadersInput } from './headers.js';
 import { buildStringToSign } from './string-to-sign.js';
-import { buildAsymmetricBodyStringToSign, buildSymmetricStringToSign, verifySymmetricSignature } from './symmetric.js';
+import { timingSafeEqual } from '../crypto/bytes.js';
+import { buildAsymmetricBodyStringToSign, buildSymmetricStringToSign, decodeSymmetricSignature, preparedSymmetricMac } from './symmetric.js';
 import { parseTimestampField, type ParsedTimestamp } from './timestamp.js';
 
 /** How NICEPAY signs these calls (its pages are ambiguous; see the README). */
@@ -162,6 +163,17 @@ export function checkTransactionOptions(options: TransactionVerifyOptions) {
   if (!day) throw new TypeError(`${FN}: options.dayOffset must be "Z" or "±HH:MM"`);
   const dayOffsetMs = day[1] === undefined ? 0 : (day[1] === '-' ? -1 : 1) * (Number(day[2]) * 60 + Number(day[3])) * 60_000;
   return { sc, mode, skewMs: skew * 1000, nowMs: now, maxBodyBytes, dayOffsetMs };
+}
+
+/** HMAC-SHA512 keyed with each client's secret, once per client object. */
+const symmetricMacs = new WeakMap<object, { secret: string; mac: (stringToSign: string) => Uint8Array }>();
+
+function clientMac(client: TransactionClient, secret: string): (stringToSign: string) => Uint8Array {
+  const cached = symmetricMacs.get(client);
+  if (cached && cached.secret === secret) return cached.mac;
+  const mac = preparedSymmetricMac(secret);
+  symmetricMacs.set(client, { secret, mac });
+  return mac;
 }
 
 /** Imported public keys of transaction clients, once per client object. */
@@ -313,11 +325,18 @@ async function verify(
     if (typeof client.clientSecret !== 'string' || client.clientSecret === '') {
       throw new TypeError(`${FN}: client ${JSON.stringify(partnerId)} has no clientSecret, which symmetric signatures need`);
     }
-    // SNAP hashes the minified body; NICEPAY's SDKs hash it as sent. Check both, always both.
-    const minified = verifySymmetricSignature(client.clientSecret, buildSymmetricStringToSign({ ...base, accessToken, bodyHash: 'minified' }), signature);
-    const asSent = verifySymmetricSignature(client.clientSecret, buildSymmetricStringToSign({ ...base, accessToken, bodyHash: 'as-sent' }), signature);
-    verified = minified || asSent;
-    bodyHash = minified ? 'minified' : asSent ? 'as-sent' : undefined;
+    // SNAP hashes the minified body; NICEPAY's SDKs hash it as sent. Both are checked (one
+    // HMAC when the body was sent minified: the two strings are then the same).
+    const given = decodeSymmetricSignature(signature);
+    if (given !== undefined) {
+      const mac = clientMac(client, client.clientSecret);
+      const minifiedText = buildSymmetricStringToSign({ ...base, accessToken, bodyHash: 'minified' });
+      const asSentText = buildSymmetricStringToSign({ ...base, accessToken, bodyHash: 'as-sent' });
+      const minified = timingSafeEqual(mac(minifiedText), given);
+      const asSent = asSentText === minifiedText ? minified : timingSafeEqual(mac(asSentText), given);
+      verified = minified || asSent;
+      bodyHash = minified ? 'minified' : asSent ? 'as-sent' : undefined;
+    }
   } else {
     const key = clientPublicKey(client, options.minModulusBits === undefined ? {} : { minModulusBits: options.minModulusBits });
     const stringToSign = mode === 'asymmetric' ? buildStringToSign(partnerId, timestampText) : buildAsymmetricBodyStringToSign(base);
