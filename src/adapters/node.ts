@@ -112,8 +112,10 @@ function pathOf(req: NodeRequestLike): string {
 /** Any endpoint of this package: request object in, response object out. */
 type Endpoint = (request: { method: string; path: string; headers: NodeRequestLike['headers']; body: string | Uint8Array }) => Promise<EndpointResponse>;
 
-type NodeListener = (req: NodeRequestLike, res: NodeResponseLike) => Promise<void>;
-type ExpressHandler = (req: NodeRequestLike, res: NodeResponseLike, next: (error?: unknown) => void) => void;
+/** A `node:http` request listener. */
+export type NodeListener = (req: NodeRequestLike, res: NodeResponseLike) => Promise<void>;
+/** An Express request handler. */
+export type ExpressHandler = (req: NodeRequestLike, res: NodeResponseLike, next: (error?: unknown) => void) => void;
 
 function write(res: NodeResponseLike, result: EndpointResponse): void {
   if (!res.headersSent) {
