@@ -12,7 +12,15 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createClient, createCluster, createSentinel } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisClaimStore, type RedisClaimStoreClient } from '../src/index.js';
+import {
+  buildSymmetricStringToSign,
+  createAccessTokenIssuer,
+  createRedisClaimStore,
+  createTransactionHandler,
+  formatTimestamp,
+  signSymmetric,
+  type RedisClaimStoreClient,
+} from '../src/index.js';
 import { findRedisServer, startRedisServer, type RedisServerProcess } from './helpers/redis.js';
 
 const REDIS_BIN = findRedisServer();
@@ -263,6 +271,44 @@ describe.skipIf(REDIS_BIN === undefined && !IN_CI)('createRedisClaimStore agains
       await expect(store.claim('before', 60)).resolves.toBe(true);
       await closing.close();
       await expect(store.claim('after', 60)).rejects.toThrow(/closed/i);
+    });
+  });
+
+  describe('two transaction handler instances sharing one Redis', () => {
+    it('reject a repeated X-EXTERNAL-ID with 409 Conflict, whichever instance gets it', async () => {
+      const a = await connect(nodeRedis);
+      const b = await connect(ioredis);
+      const prefix = unique('handlers');
+      const NOW = Date.UTC(2024, 10, 12, 19, 54, 37);
+      const timestamp = formatTimestamp(NOW);
+      const secret = 'client-secret';
+      const issuer = createAccessTokenIssuer({ secret: 'token-secret-of-at-least-thirty-two-bytes' });
+      const token = issuer.issue('IONPAYTEST', NOW);
+      const options = (client: RedisClaimStoreClient) => ({
+        serviceCode: '47',
+        clients: { IONPAYTEST: { clientSecret: secret } },
+        tokens: issuer,
+        now: () => NOW,
+        externalIds: createRedisClaimStore(client, { prefix }),
+        handle: () => ({ responseCode: '2004700', responseMessage: 'Successful' }),
+      });
+      const instanceA = createTransactionHandler(options(a.client));
+      const instanceB = createTransactionHandler(options(b.client));
+      const call = (externalId: string) => {
+        const body = '{"paymentCode":"8880012345"}';
+        const path = '/api/v1.0/cvs/inquiry';
+        const signature = signSymmetric(secret, buildSymmetricStringToSign({ method: 'POST', path, accessToken: token, body, timestamp }));
+        const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'X-TIMESTAMP': timestamp, 'X-PARTNER-ID': 'IONPAYTEST', 'X-EXTERNAL-ID': externalId, 'X-SIGNATURE': signature };
+        return { method: 'POST', path, headers, body };
+      };
+      const first = await instanceA(call('ext-1'));
+      expect([first.status, JSON.parse(first.body).responseCode]).toEqual([200, '2004700']);
+      const repeat = await instanceB(call('ext-1'));
+      expect([repeat.status, JSON.parse(repeat.body).responseCode]).toEqual([409, '4094700']);
+      const other = await instanceB(call('ext-2'));
+      expect(other.status).toBe(200);
+      const backOnA = await instanceA(call('ext-2'));
+      expect(backOnA.status).toBe(409);
     });
   });
 
