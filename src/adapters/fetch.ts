@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { DEFAULT_MAX_BODY_BYTES } from '../protocol/body.js';
+import { DEFAULT_MAX_BODY_BYTES, joinChunks } from '../protocol/body.js';
 import { createAccessTokenHandler, type AccessTokenHandlerOptions, type EndpointResponse } from '../server/access-token-handler.js';
 import { createTransactionHandler, type TransactionHandlerOptions } from '../server/transaction-handler.js';
 
@@ -39,15 +39,7 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
   } finally {
     reader.releaseLock();
   }
-  const out = new Uint8Array(Math.min(total, limit + 1));
-  let offset = 0;
-  for (const chunk of chunks) {
-    const part = chunk.subarray(0, out.length - offset);
-    out.set(part, offset);
-    offset += part.length;
-    if (offset === out.length) break;
-  }
-  return out;
+  return joinChunks(chunks, limit + 1);
 }
 
 /** Any endpoint of this package: request object in, response object out. */

@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { DEFAULT_MAX_BODY_BYTES } from '../protocol/body.js';
+import { DEFAULT_MAX_BODY_BYTES, joinChunks } from '../protocol/body.js';
 import { createAccessTokenHandler, type AccessTokenHandlerOptions, type EndpointResponse } from '../server/access-token-handler.js';
 import { createTransactionHandler, type TransactionHandlerOptions } from '../server/transaction-handler.js';
 
@@ -66,15 +66,8 @@ function readBody(req: NodeRequestLike, limit: number): Promise<Uint8Array> {
       req.removeListener('end', finish);
       req.removeListener('close', finish);
       req.removeListener('error', finish);
-      const out = new Uint8Array(Math.min(total, limit + 1));
-      let offset = 0;
-      for (const chunk of chunks) {
-        const part = chunk.subarray(0, out.length - offset);
-        out.set(part, offset);
-        offset += part.length;
-      }
       if (total > limit) req.resume?.(); // drain and discard the rest
-      resolve(out);
+      resolve(joinChunks(chunks, limit + 1));
     };
     const onData = (chunk: Uint8Array | string): void => {
       const bytes = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;

@@ -9,7 +9,7 @@ import { SnapError } from '../errors.js';
 import { checkRawBody, DEFAULT_MAX_BODY_BYTES, parseJsonObject, type RawBody } from './body.js';
 import { readHeaders, requireHeader, requireJsonContentType, type HeadersInput } from './headers.js';
 import { buildStringToSign } from './string-to-sign.js';
-import { parseTimestampField, type ParsedTimestamp } from './timestamp.js';
+import { checkFreshness, parseTimestampField, type ParsedTimestamp } from './timestamp.js';
 
 /** The request as the verification needs it. */
 export interface AccessTokenRequest {
@@ -190,18 +190,7 @@ export function finishAccessTokenVerification(
   clock: { readonly nowMs: number; readonly skewMs: number },
 ): VerifiedAccessTokenRequest {
   const { timestamp, clientKey } = checked;
-  const offMs = timestamp.epochMs - clock.nowMs;
-  if (Math.abs(offMs) > clock.skewMs) {
-    const seconds = Math.round(Math.abs(offMs) / 1000);
-    const direction = offMs > 0 ? 'ahead of' : 'behind';
-    const allowed = `allowed ${clock.skewMs / 1000} s`;
-    throw new SnapError('TIMESTAMP_OUT_OF_WINDOW', {
-      reason: `X-TIMESTAMP is ${seconds} s ${direction} server time (${allowed})`,
-      detail:
-        `X-TIMESTAMP ${timestamp.text} is ${seconds} s ${direction} the server clock (${allowed}).` +
-        (Math.abs(Math.abs(offMs) - 7 * 3600_000) <= clock.skewMs ? ' A 7-hour gap usually means a UTC clock stamped with +07:00.' : ''),
-    });
-  }
+  checkFreshness(timestamp, clock.nowMs, clock.skewMs);
   if (!verifySignature(publicKey, buildStringToSign(clientKey, checked.timestampText), checked.signature)) {
     throw new SnapError('INVALID_SIGNATURE', {
       reason: 'Signature does not verify',

@@ -68,3 +68,17 @@ export function parseJsonObject(body: RawBody, maxBytes: number, serviceCode?: s
   }
   return value as Record<string, unknown>;
 }
+
+/** Join received chunks into one array of at most `max` bytes (the rest is dropped). @internal used by the adapters. */
+export function joinChunks(chunks: readonly Uint8Array[], max: number): Uint8Array {
+  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const out = new Uint8Array(Math.min(total, max));
+  let offset = 0;
+  for (const chunk of chunks) {
+    if (offset === out.length) break;
+    const part = chunk.subarray(0, out.length - offset);
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

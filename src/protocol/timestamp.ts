@@ -120,3 +120,22 @@ export function formatTimestamp(epochMs: number, offset = '+07:00'): string {
     `T${p2(local.getUTCHours())}:${p2(local.getUTCMinutes())}:${p2(local.getUTCSeconds())}${offset}`
   );
 }
+
+/**
+ * Check `timestamp` is within `skewMs` of `nowMs`, both ways; `TIMESTAMP_OUT_OF_WINDOW`
+ * (`401 Unauthorized. X-TIMESTAMP is 3605 s behind server time (allowed 300 s)`) otherwise.
+ * @internal shared by the access-token and transaction verifications.
+ */
+export function checkFreshness(timestamp: ParsedTimestamp, nowMs: number, skewMs: number): void {
+  const offMs = timestamp.epochMs - nowMs;
+  if (Math.abs(offMs) <= skewMs) return;
+  const seconds = Math.round(Math.abs(offMs) / 1000);
+  const direction = offMs > 0 ? 'ahead of' : 'behind';
+  const allowed = `allowed ${skewMs / 1000} s`;
+  throw new SnapError('TIMESTAMP_OUT_OF_WINDOW', {
+    reason: `X-TIMESTAMP is ${seconds} s ${direction} server time (${allowed})`,
+    detail:
+      `X-TIMESTAMP ${timestamp.text} is ${seconds} s ${direction} the server clock (${allowed}).` +
+      (Math.abs(Math.abs(offMs) - 7 * 3600_000) <= skewMs ? ' A 7-hour gap usually means a UTC clock stamped with +07:00.' : ''),
+  });
+}

@@ -16,7 +16,7 @@ import { readHeaders, requireHeader, requireJsonContentType, type HeadersInput }
 import { buildStringToSign } from './string-to-sign.js';
 import { timingSafeEqual } from '../crypto/bytes.js';
 import { buildAsymmetricBodyStringToSign, buildSymmetricStringToSign, decodeSymmetricSignature, preparedSymmetricMac } from './symmetric.js';
-import { parseTimestampField, type ParsedTimestamp } from './timestamp.js';
+import { checkFreshness, parseTimestampField, type ParsedTimestamp } from './timestamp.js';
 
 /** How NICEPAY signs these calls (its pages are ambiguous; see the README). */
 export type TransactionSignatureMode =
@@ -307,15 +307,7 @@ async function verify(
   if (typeof client !== 'object') throw new TypeError(`${FN}: a client must be { clientSecret?, publicKey? }, got ${kindOf(client)}`);
 
   // 5. Freshness, both ways.
-  const offMs = timestamp.epochMs - nowMs;
-  if (Math.abs(offMs) > skewMs) {
-    const seconds = Math.round(Math.abs(offMs) / 1000);
-    const direction = offMs > 0 ? 'ahead of' : 'behind';
-    throw new SnapError('TIMESTAMP_OUT_OF_WINDOW', {
-      reason: `X-TIMESTAMP is ${seconds} s ${direction} server time (allowed ${skewMs / 1000} s)`,
-      detail: `X-TIMESTAMP ${timestamp.text} is ${seconds} s ${direction} the server clock (allowed ${skewMs / 1000} s)`,
-    });
-  }
+  checkFreshness(timestamp, nowMs, skewMs);
 
   // 6. The signature.
   let bodyHash: VerifiedTransactionRequest['bodyHash'];
