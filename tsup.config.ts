@@ -8,7 +8,7 @@ import { defineConfig } from 'tsup';
 // Both split shared code into chunks, so `nicepay-nico`, `nicepay-nico/fetch` and
 // `nicepay-nico/node` share one copy of the core (one SnapError class, one key cache).
 const common = {
-  entry: { index: 'src/index.ts', fetch: 'src/adapters/fetch.ts', node: 'src/adapters/node.ts' },
+  entry: { index: 'src/index.ts', fetch: 'src/adapters/fetch.ts', node: 'src/adapters/node.ts', vectors: 'src/vectors.ts' },
   target: 'es2022',
   platform: 'neutral',
   // No source maps: they would point at src/, which the package does not ship.
@@ -21,4 +21,16 @@ const common = {
 export default defineConfig([
   { ...common, format: ['esm'], clean: true },
   { ...common, format: ['cjs'], noExternal: [/^@noble\//, /^@scure\//] },
+  // The `nicepay-nico` command (bin): one ESM file for Node, the core bundled in from src/.
+  {
+    entry: { cli: 'src/cli/bin.ts' },
+    format: ['esm'],
+    platform: 'node',
+    target: 'node20',
+    sourcemap: false,
+    dts: false,
+    treeshake: true,
+    splitting: false,
+    banner: { js: '#!/usr/bin/env node' },
+  },
 ]);

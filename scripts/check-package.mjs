@@ -12,6 +12,8 @@
  *   7-11. runtime round trips              scripts/check-runtimes.mjs: a signed access-token request over HTTP
  *                                          on Node ESM and CJS, Bun, Deno and workerd (Miniflare)
  *   12-14. TypeScript consumers            nodenext ESM (.ts), nodenext CJS (.cts), bundler
+ *   15. the bin and nicepay-nico/vectors   npx nicepay-nico --help and vectors; require() and import of
+ *                                          nicepay-nico/vectors
  *
  * The consumer runs inside /work/main/.tmp, so Node's lookup of node_modules could climb
  * up to the repository's own node_modules and hide a missing dependency. The ESM run is
@@ -345,6 +347,32 @@ check('tsc: bundler resolution', () => {
   if (!installed) throw new CheckError('skipped: package not installed');
   writeFileSync(join(consumer, 'bundler.ts'), typedBody(`import { ${TYPE_NAMES}, ${TYPE_ONLY} } from '${pkg.name}';`));
   return typeCheck('bundler', 'bundler.ts', { module: 'esnext', moduleResolution: 'bundler' }, 'index.d.ts');
+});
+
+// ---------------------------------------------------------------------------------------
+// The `nicepay-nico` command (bin: dist/cli.js) and the `nicepay-nico/vectors` subpath.
+
+check('bin and vectors: npx nicepay-nico --help, npx nicepay-nico vectors, require() and import of nicepay-nico/vectors', () => {
+  if (!installed) throw new CheckError('skipped: package not installed');
+  // `--no`: never download, the command must come from the installed tarball; `--` leaves --help to the command.
+  const help = runOk('npx', ['--no', '--', 'nicepay-nico', '--help'], consumer);
+  if (!/^Commands:$/m.test(help.stdout) || !/^  probe /m.test(help.stdout)) throw new CheckError('--help lists no commands', help.output);
+  const printed = runOk('npx', ['--no', '--', 'nicepay-nico', 'vectors'], consumer);
+  let fromCli;
+  try {
+    fromCli = JSON.parse(printed.stdout);
+  } catch (error) {
+    throw new CheckError(`nicepay-nico vectors did not print JSON (${error.message})`, printed.output);
+  }
+  const count = fromCli.accessTokenSignatures?.length;
+  if (!count) throw new CheckError('nicepay-nico vectors printed no accessTokenSignatures', printed.output);
+  const probe = `if (v.accessTokenSignatures.length !== ${count} || v.rsaSandboxKey.bits !== 1024) throw new Error('unexpected vectors');`;
+  const cjs = runOk(process.execPath, ['--no-experimental-require-module', '-e', `const v = require('${pkg.name}/vectors').vectors; ${probe} console.log('cjs ok');`], consumer);
+  if (!cjs.output.includes('cjs ok')) throw new CheckError('no success line from require()', cjs.output);
+  // guard.mjs (written by the ESM consumer check) fails on any module resolved outside the consumer project.
+  const esm = runOk(process.execPath, ['--import', './guard.mjs', '--input-type=module', '-e', `import { vectors as v } from '${pkg.name}/vectors'; ${probe} console.log('esm ok');`], consumer);
+  if (!esm.output.includes('esm ok')) throw new CheckError('no success line from import', esm.output);
+  return `${count} access-token vectors`;
 });
 
 // ---------------------------------------------------------------------------------------
