@@ -3,13 +3,12 @@
  * endpoint, against endpoints with one deliberate defect each, and against endpoints that
  * do not answer at all.
  */
-import { spawn, execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, runCli, type CliResult } from './helpers/cli.js';
 import { PROBE_CASES, type ProbeReport } from '../src/cli/probe.js';
 import {
   BROKEN_SERVERS,
@@ -21,40 +20,17 @@ import {
   type ServerKeys,
 } from './helpers/broken-servers.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist', 'cli.js');
 const CLIENT_KEY = 'IONPAYTEST';
 const ALL = PROBE_CASES.map((c) => c.name);
 
-export interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
-/** Run the built CLI asynchronously (the servers live in this process and must keep answering). */
-export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill(), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 let dir: string;
 let keyFile: string;
 let keys: ServerKeys;
 
 beforeAll(() => {
-  if (!existsSync(CLI)) execFileSync('npx', ['tsup'], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 });
+  ensureBuilt();
   const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
   dir = mkdtempSync(join(tmpdir(), 'nicepay-nico-probe-'));
   keyFile = join(dir, 'nicepay-test-private.pem');

@@ -2,14 +2,14 @@
  * `nicepay-nico` sign, verify, request, vectors: the built dist/cli.js as a child process.
  * Exit codes: 0 success, 1 "no" (does not verify, not a token), 2 bad arguments or keys.
  */
-import { spawn, execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, ensureBuilt, runCli, type CliResult } from './helpers/cli.js';
 import { paintFor, table } from '../src/cli/output.js';
 import { buildSymmetricStringToSign, verifySymmetricSignature } from '../src/protocol/symmetric.js';
 import { vectors } from '../src/vectors.js';
@@ -17,33 +17,10 @@ import rsaVectors from './vectors/nicepay-rsa.json';
 import symmetricVectors from './vectors/nicepay-symmetric.json';
 import { closedPortUrl, startGoodServer, type RunningServer, type ServerKeys } from './helpers/broken-servers.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist', 'cli.js');
 const CLIENT_KEY = 'IONPAYTEST';
 const TIMESTAMP = '2024-01-22T15:00:01+07:00';
 
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
-/** Run the built CLI asynchronously (a server in this process must keep answering). */
-function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill(), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** Exit 2 with exactly one line on stderr (and nothing on stdout). */
 function expectUsageError(result: CliResult, pattern: RegExp): void {
@@ -81,7 +58,7 @@ let keys: ServerKeys;
 let fingerprint: string;
 
 beforeAll(() => {
-  if (!existsSync(CLI)) execFileSync('npx', ['tsup'], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 });
+  ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'nicepay-nico-cli-'));
   const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' }) as string;

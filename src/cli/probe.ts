@@ -10,6 +10,7 @@ import { importPrivateKey, type RsaPrivateKey } from '../crypto/keys.js';
 import { signStringToSign } from '../crypto/rsa.js';
 import { buildStringToSign } from '../protocol/string-to-sign.js';
 import { formatTimestamp, parseTimestamp } from '../protocol/timestamp.js';
+import { oneLine, UsageError } from './args.js';
 import { keyFingerprint } from './fingerprint.js';
 import { send, type Exchange, type OutgoingRequest } from './http.js';
 
@@ -48,14 +49,32 @@ export interface ProbeCase {
   readonly acceptIsWarning?: string;
 }
 
+/** The headers of an access-token request signed like NICEPAY, and what was signed. */
+export function accessTokenRequestHeaders(key: RsaPrivateKey, clientKey: string, timestamp: string): { stringToSign: string; headers: Record<string, string> } {
+  const stringToSign = buildStringToSign(clientKey, timestamp);
+  return {
+    stringToSign,
+    headers: {
+      'Content-Type': 'application/json',
+      'X-TIMESTAMP': timestamp,
+      'X-CLIENT-KEY': clientKey,
+      'X-SIGNATURE': signStringToSign(key, stringToSign),
+    },
+  };
+}
+
+/** {@link accessTokenRequestHeaders}, with a bad client key or timestamp as a usage error. */
+export function signedRequest(key: RsaPrivateKey, clientKey: string, timestamp: string): { stringToSign: string; headers: Record<string, string> } {
+  try {
+    return accessTokenRequestHeaders(key, clientKey, timestamp);
+  } catch (error) {
+    throw new UsageError(oneLine((error as Error).message.replace(/^buildStringToSign: /, '')));
+  }
+}
+
 /** Headers of a correctly signed request at `timestamp`. */
 export function signedHeaders(context: ProbeContext, timestamp: string, clientKey = context.clientKey, key = context.privateKey): Record<string, string> {
-  return {
-    'Content-Type': 'application/json',
-    'X-TIMESTAMP': timestamp,
-    'X-CLIENT-KEY': clientKey,
-    'X-SIGNATURE': signStringToSign(key, buildStringToSign(clientKey, timestamp)),
-  };
+  return accessTokenRequestHeaders(key, clientKey, timestamp).headers;
 }
 
 const now = (context: ProbeContext): string => formatTimestamp(context.now());

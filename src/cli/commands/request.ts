@@ -2,14 +2,12 @@
  * `nicepay-nico request`: send one access-token request signed like NICEPAY and show the exchange.
  * @module
  */
-import { signStringToSign } from '../../crypto/rsa.js';
-import { buildStringToSign } from '../../protocol/string-to-sign.js';
 import { formatTimestamp } from '../../protocol/timestamp.js';
-import { COMMON_OPTIONS, loadPrivateKey, oneLine, parse, parseClientKey, parseTimeout, parseUrl, required, UsageError } from '../args.js';
+import { COMMON_OPTIONS, loadPrivateKey, parse, parseClientKey, parseTimeout, parseUrl, required } from '../args.js';
 import { DEFAULT_TIMEOUT_MS, send } from '../http.js';
 import type { Io } from '../main.js';
 import { paintFor } from '../output.js';
-import { ACCESS_TOKEN_BODY, checkAnswer } from '../probe.js';
+import { ACCESS_TOKEN_BODY, checkAnswer, signedRequest } from '../probe.js';
 
 export const REQUEST_HELP = `Usage:
   nicepay-nico request URL --private-key FILE --client-key ID [--timestamp T] [--sandbox] [--timeout MS] [--json]
@@ -53,18 +51,7 @@ export async function request(argv: readonly string[], io: Io): Promise<number> 
   const timeoutMs = parseTimeout(values.timeout, DEFAULT_TIMEOUT_MS);
   const key = loadPrivateKey(required(values['private-key'], '--private-key'), '--private-key', values.sandbox === true);
   const timestamp = values.timestamp ?? formatTimestamp(Date.now());
-  let stringToSign: string;
-  try {
-    stringToSign = buildStringToSign(clientKey, timestamp);
-  } catch (error) {
-    throw new UsageError(oneLine((error as Error).message.replace(/^buildStringToSign: /, '')));
-  }
-  const headers = {
-    'Content-Type': 'application/json',
-    'X-TIMESTAMP': timestamp,
-    'X-CLIENT-KEY': clientKey,
-    'X-SIGNATURE': signStringToSign(key, stringToSign),
-  };
+  const { stringToSign, headers } = signedRequest(key, clientKey, timestamp);
   const exchange = await send(url, { method: 'POST', headers, body: new TextEncoder().encode(ACCESS_TOKEN_BODY) }, timeoutMs);
   const answer = exchange.ok ? checkAnswer(exchange, clientKey) : undefined;
   const issued = answer !== undefined && answer.status === 200 && answer.responseCode === '2007300';

@@ -2,13 +2,11 @@
  * `nicepay-nico sign`: the headers NICEPAY would send, and a curl command.
  * @module
  */
-import { signStringToSign } from '../../crypto/rsa.js';
-import { buildStringToSign } from '../../protocol/string-to-sign.js';
 import { bodySha256Hex, buildSymmetricStringToSign, signSymmetric, type BodyHashMode } from '../../protocol/symmetric.js';
 import { formatTimestamp, parseTimestamp } from '../../protocol/timestamp.js';
 import { ACCESS_TOKEN_PATH, COMMON_OPTIONS, loadPrivateKey, oneLine, parse, parseClientKey, parseUrl, readFileFor, required, UsageError } from '../args.js';
 import { curlCommand } from '../output.js';
-import { ACCESS_TOKEN_BODY } from '../probe.js';
+import { ACCESS_TOKEN_BODY, signedRequest } from '../probe.js';
 import type { Io } from '../main.js';
 
 export const SIGN_HELP = `Usage:
@@ -94,18 +92,7 @@ function signAccessToken(values: { [k: string]: string | boolean | undefined }, 
   const clientKey = parseClientKey(values['client-key'] as string | undefined);
   const key = loadPrivateKey(required(values['private-key'] as string | undefined, '--private-key'), '--private-key', values.sandbox === true);
   const url = values.url === undefined ? `http://127.0.0.1:3000${ACCESS_TOKEN_PATH}` : parseUrl(values.url as string, '--url').href;
-  let stringToSign: string;
-  try {
-    stringToSign = buildStringToSign(clientKey, timestamp);
-  } catch (error) {
-    throw new UsageError(oneLine((error as Error).message.replace(/^buildStringToSign: /, '')));
-  }
-  const headers = {
-    'Content-Type': 'application/json',
-    'X-TIMESTAMP': timestamp,
-    'X-CLIENT-KEY': clientKey,
-    'X-SIGNATURE': signStringToSign(key, stringToSign),
-  };
+  const { stringToSign, headers } = signedRequest(key, clientKey, timestamp);
   const curl = curlCommand('POST', url, headers, { text: ACCESS_TOKEN_BODY });
   if (values.json) {
     io.out(`${JSON.stringify({ stringToSign, headers, body: ACCESS_TOKEN_BODY, url, curl }, null, 2)}\n`);
