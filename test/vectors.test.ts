@@ -290,14 +290,8 @@ for (const file of ['rsa_signature_2048_sha256_test.json', 'rsa_signature_3072_s
 // ---------------------------------------------------------------------------------------
 // Wycheproof: signature generation
 
-interface WycheproofGenTest {
-  tcId: number;
-  comment: string;
-  flags: string[];
-  msg: string;
-  sig: string;
-  result: 'valid' | 'invalid' | 'acceptable';
-}
+/** Generation cases have the same fields as verification cases. */
+type WycheproofGenTest = WycheproofVerifyTest;
 interface WycheproofGenGroup {
   keySize: number;
   sha: string;
