@@ -5,8 +5,11 @@
  *
  *   npm run demo               the story: a valid token request, a tampered signature, a
  *                              stale timestamp, a missing header, a replay; then with the
- *                              token an inquiry and a payment, a repeated X-EXTERNAL-ID and
- *                              an expired token; exits 0 when every answer is right
+ *                              token an inquiry, a payment whose database is down once and
+ *                              NICEPAY's retry of it (processed once), a repeated
+ *                              X-EXTERNAL-ID, a replayed payment, a retry under a new
+ *                              X-EXTERNAL-ID (the same answer again) and an expired token;
+ *                              exits 0 when every answer is right
  *   npm run demo -- --serve    keep the server running and print a signed curl command
  *   npm run demo -- --port N   listen on port N (default: any free port; 3000 with --serve)
  *
@@ -57,7 +60,7 @@ const options = {
   clients: { [CLIENT_KEY]: SANDBOX_PUBLIC_KEY }, // X-CLIENT-KEY -> NICEPAY's public key
   minModulusBits: 1024, // NICEPAY's sandbox key is 1024-bit; production keys are 2048
   tokenSecret: TOKEN_SECRET, // built-in stateless tokens
-  replayCache: createMemoryClaimStore(), // each signed request is accepted once
+  // Each signed request is accepted once (on by default, one store per process).
 };
 // The calls after the token. The service codes are placeholders: NICO's pages do not print
 // the CVS ones, so a merchant uses the codes NICEPAY gives them. The body fields are
@@ -65,8 +68,11 @@ const options = {
 const transactionOptions = {
   clients: { [CLIENT_KEY]: { clientSecret: CLIENT_SECRET } }, // X-PARTNER-ID -> client secret
   tokens: createAccessTokenIssuer({ secret: TOKEN_SECRET }), // checks the tokens issued above
-  externalIds: createMemoryClaimStore(), // X-EXTERNAL-ID once per client per day
+  externalIds: createMemoryClaimStore(), // X-EXTERNAL-ID once per client per day, across both endpoints
 };
+// The merchant's payment table; its database is down for the first payment call.
+const payments = new Map();
+let databaseDown = true;
 const bills = new Map([['8880012345', { customerName: 'Budi', amount: { value: '25000.00', currency: 'IDR' } }]]);
 const routes = {
   [PATH]: createNodeHandler(options),
@@ -81,7 +87,16 @@ const routes = {
   '/api/v1.0/cvs/payment': createNodeTransactionHandler({
     ...transactionOptions,
     serviceCode: '48',
-    handle: ({ body }) => ({ responseCode: '2004800', responseMessage: 'Successful', paymentCode: body.paymentCode, paidAmount: body.paidAmount }),
+    // The same paymentRequestId with the same body gets the first final answer again.
+    idempotency: { key: ({ body }) => body.paymentRequestId },
+    handle: ({ body }) => {
+      if (databaseDown) {
+        databaseDown = false;
+        throw new Error('database connection refused'); // -> 500; the X-EXTERNAL-ID is released
+      }
+      payments.set(body.paymentRequestId, body.paidAmount);
+      return { responseCode: '2004800', responseMessage: 'Successful', paymentCode: body.paymentCode, paidAmount: body.paidAmount };
+    },
   }),
 };
 const server = createServer((req, res) => {
@@ -160,9 +175,12 @@ if (args.serve) {
 
   await story('5. The valid request of step 1, replayed', { status: 401, code: '4017300' }, valid);
 
+  /** Each call NICEPAY signs gets its own second (now, 1 s ago, ...): a retry is a new signature. */
+  let tick = 0;
+  const stamp = () => formatTimestamp(Date.now() - 1000 * tick++);
   /** Sign a call after the token like NICEPAY: HMAC-SHA512 with the client secret (SNAP symmetric). */
   const transaction = (path, body, { accessToken = token.accessToken, externalId } = {}) => {
-    const timestamp = formatTimestamp(Date.now());
+    const timestamp = stamp();
     const stringToSign = buildSymmetricStringToSign({ method: 'POST', path, accessToken, body, timestamp });
     return {
       'Content-Type': 'application/json',
@@ -175,16 +193,22 @@ if (args.serve) {
     };
   };
   const inquiryBody = '{"paymentCode":"8880012345","trxDateInit":"' + formatTimestamp(Date.now()) + '"}';
-  const paymentBody = '{"paymentCode":"8880012345","paidAmount":{"value":"25000.00","currency":"IDR"}}';
+  const paymentBody = '{"paymentCode":"8880012345","paymentRequestId":"PAY-20241113-0001","paidAmount":{"value":"25000.00","currency":"IDR"}}';
   const INQUIRY = '/api/v1.0/cvs/inquiry';
   const PAYMENT = '/api/v1.0/cvs/payment';
 
   await story('6. CVS inquiry with the token (signed with the client secret)', { status: 200, code: '2004700' }, transaction(INQUIRY, inquiryBody, { externalId: '100000000001' }), inquiryBody, INQUIRY);
-  const paymentHeaders = transaction(PAYMENT, paymentBody, { externalId: '100000000002' });
-  await story('7. CVS payment with the token', { status: 200, code: '2004800' }, paymentHeaders, paymentBody, PAYMENT);
-  await story('8. The payment again with the same X-EXTERNAL-ID', { status: 409, code: '4094800' }, transaction(PAYMENT, paymentBody, { externalId: '100000000002' }), paymentBody, PAYMENT);
+  await story("7. CVS payment while the merchant's database is down: handle() throws", { status: 500, code: '5004800' }, transaction(PAYMENT, paymentBody, { externalId: '100000000002' }), paymentBody, PAYMENT);
+  const retry = transaction(PAYMENT, paymentBody, { externalId: '100000000002' });
+  await story("8. NICEPAY's retry: same X-EXTERNAL-ID, new X-TIMESTAMP and signature (processed now)", { status: 200, code: '2004800' }, retry, paymentBody, PAYMENT);
+  await story('9. Another retry with the same X-EXTERNAL-ID, after the payment was answered', { status: 409, code: '4094800' }, transaction(PAYMENT, paymentBody, { externalId: '100000000002' }), paymentBody, PAYMENT);
+  await story('10. The exact request of step 8 replayed (same signature, any X-EXTERNAL-ID)', { status: 401, code: '4014800' }, { ...retry, 'X-EXTERNAL-ID': '100000000009' }, paymentBody, PAYMENT);
+  await story('11. A retry under a new X-EXTERNAL-ID, same paymentRequestId: the same answer again', { status: 200, code: '2004800' }, transaction(PAYMENT, paymentBody, { externalId: '100000000003' }), paymentBody, PAYMENT);
+  const processedOnce = payments.size === 1;
+  cases.push(processedOnce);
+  console.log(`  payments recorded by the merchant: ${processedOnce ? green('1 (processed exactly once)') : red(String(payments.size))}`);
   const expired = createAccessTokenIssuer({ secret: TOKEN_SECRET }).issue(CLIENT_KEY, Date.now() - 16 * 60_000);
-  await story('9. An inquiry with a token issued 16 minutes ago (expired)', { status: 401, code: '4014701' }, transaction(INQUIRY, inquiryBody, { accessToken: expired, externalId: '100000000003' }), inquiryBody, INQUIRY);
+  await story('12. An inquiry with a token issued 16 minutes ago (expired)', { status: 401, code: '4014701' }, transaction(INQUIRY, inquiryBody, { accessToken: expired, externalId: '100000000004' }), inquiryBody, INQUIRY);
 
   server.close();
   const passed = cases.filter(Boolean).length;

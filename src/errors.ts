@@ -31,8 +31,16 @@ export type SnapErrorCode =
   | 'INVALID_TOKEN'
   /** A stored-token lookup does not know the token. `401 xx 03 Token Not Found (B2B)`. */
   | 'TOKEN_NOT_FOUND'
-  /** `X-EXTERNAL-ID` was already used by this client today. `409 xx 00 Conflict`. */
+  /**
+   * `X-EXTERNAL-ID` was already used by this client today, or the same call (signature,
+   * `X-EXTERNAL-ID` or idempotency key) is still being processed. `409 xx 00 Conflict`.
+   */
   | 'CONFLICT'
+  /**
+   * An idempotency key (say `paymentRequestId`) was already answered for another body.
+   * `404 xx 18 Inconsistent Request`.
+   */
+  | 'INCONSISTENT_REQUEST'
   /** The HTTP method is not POST. `405 xx 00 Requested Function Is Not Supported`. */
   | 'METHOD_NOT_ALLOWED'
   /** The merchant's own code failed; nothing of it is sent. `500 xx 00 General Error`. */
@@ -60,6 +68,7 @@ export const SNAP_ERROR_TABLE: Readonly<Record<SnapErrorCode, SnapErrorMapping>>
   INVALID_TOKEN: { httpStatus: 401, caseCode: '01' },
   TOKEN_NOT_FOUND: { httpStatus: 401, caseCode: '03' },
   CONFLICT: { httpStatus: 409, caseCode: '00' },
+  INCONSISTENT_REQUEST: { httpStatus: 404, caseCode: '18' },
   METHOD_NOT_ALLOWED: { httpStatus: 405, caseCode: '00' },
   GENERAL_ERROR: { httpStatus: 500, caseCode: '00' },
 });

@@ -55,8 +55,20 @@ export type {
   AccessTokenIssuerOptions,
   TokenSecret,
 } from './server/token-issuer.js';
-export { createMemoryClaimStore } from './server/claim-store.js';
-export type { ClaimStore, MemoryClaimStore, MemoryClaimStoreOptions } from './server/claim-store.js';
+export { createMemoryClaimStore, DEFAULT_MAX_CLAIMS } from './server/claim-store.js';
+export type { ClaimStore, MemoryClaimStore, MemoryClaimStoreOptions, ReserveResult } from './server/claim-store.js';
+export { createMemoryIdempotencyStore } from './server/idempotency-store.js';
+export type {
+  IdempotencyBegin,
+  IdempotencyStore,
+  MemoryIdempotencyStore,
+  MemoryIdempotencyStoreOptions,
+  StoredAnswer,
+} from './server/idempotency-store.js';
+export { isStoreError, StoreError } from './server/store-error.js';
+export type { StoreErrorCode } from './server/store-error.js';
+export { DEFAULT_PENDING_TTL_SECONDS, DEFAULT_STORE_TIMEOUT_MS } from './server/lifecycle.js';
+export type { StoreTimingOptions } from './server/lifecycle.js';
 
 export {
   bodySha256Hex,
@@ -69,15 +81,13 @@ export {
 } from './protocol/symmetric.js';
 export type { BodyHashMode, SymmetricStringToSignInit } from './protocol/symmetric.js';
 export { createRedisClaimStore } from './server/redis-claim-store.js';
-export type {
-  IoRedisClientLike,
-  NodeRedisClientLike,
-  RedisClaimStore,
-  RedisClaimStoreClient,
-  RedisClaimStoreOptions,
-  RedisCommandFunction,
-} from './server/redis-claim-store.js';
+export type { RedisClaimStore, RedisClaimStoreOptions } from './server/redis-claim-store.js';
+export type { IoRedisClientLike, NodeRedisClientLike, RedisClaimStoreClient, RedisCommandFunction } from './server/redis-command.js';
+export { createRedisIdempotencyStore } from './server/redis-idempotency-store.js';
+export type { RedisIdempotencyStore, RedisIdempotencyStoreOptions } from './server/redis-idempotency-store.js';
 
+export { externalIdClaim, signatureClaimKey } from './protocol/claim-keys.js';
+export type { ExternalIdClaim } from './protocol/claim-keys.js';
 export { verifyTransactionRequest } from './protocol/transaction-request.js';
 export type {
   StoredToken,
@@ -90,4 +100,4 @@ export type {
   VerifiedTransactionRequest,
 } from './protocol/transaction-request.js';
 export { createTransactionHandler } from './server/transaction-handler.js';
-export type { TransactionHandler, TransactionHandlerOptions } from './server/transaction-handler.js';
+export type { IdempotencyOptions, TransactionHandler, TransactionHandlerOptions } from './server/transaction-handler.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
+  signatureClaimKey,
   createAccessTokenHandler,
   createAccessTokenIssuer,
   createMemoryClaimStore,
@@ -18,7 +19,9 @@ const TS = '2024-01-22T15:00:01+07:00';
 const NOW = Date.parse(TS) + 2000;
 const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
 
-const base: AccessTokenHandlerOptions = { clients: { [CLIENT]: keys.publicKeyBase64 }, tokenSecret: SECRET, now: () => NOW };
+// The replay guard is on by default with one store per process; most tests here send the
+// same signed request many times, so they turn it off, and the guard has its own tests.
+const base: AccessTokenHandlerOptions = { clients: { [CLIENT]: keys.publicKeyBase64 }, tokenSecret: SECRET, now: () => NOW, replayCache: false };
 const valid = () => ({ method: 'POST', path: '/api/v1.0/access-token/b2b', headers: signedHeaders(keys.privateKey, CLIENT, TS), body: ACCESS_TOKEN_BODY });
 
 const json = (response: EndpointResponse) => JSON.parse(response.body) as Record<string, unknown>;
@@ -47,7 +50,7 @@ describe('createAccessTokenHandler: success', () => {
   });
   it('uses issueToken (sync or async) with its context, and the configured expiresIn and offset', async () => {
     const issueToken = vi.fn(async (context: { clientKey: string; now: number; expiresIn: number }) => `tok-${context.clientKey}-${context.expiresIn}`);
-    const handle = createAccessTokenHandler({ clients: base.clients, issueToken, now: () => NOW, expiresIn: 600, timestampOffset: 'Z' });
+    const handle = createAccessTokenHandler({ clients: base.clients, issueToken, now: () => NOW, replayCache: false, expiresIn: 600, timestampOffset: 'Z' });
     const response = await handle(valid());
     expect(json(response)).toMatchObject({ accessToken: 'tok-IONPAYTEST-600', expiresIn: '600' });
     expect(response.headers['X-TIMESTAMP']).toBe('2024-01-22T08:00:03Z');
@@ -111,8 +114,8 @@ describe('createAccessTokenHandler: every failure is its SNAP answer, never a th
     const onError = vi.fn();
     const secretMessage = 'db password hunter2 at 10.0.0.5';
     const lookupFails = createAccessTokenHandler({ ...base, clients: async () => { throw new Error(secretMessage); }, onError });
-    const issueFails = createAccessTokenHandler({ clients: base.clients, now: base.now!, issueToken: () => { throw new Error(secretMessage); }, onError });
-    const tooLong = createAccessTokenHandler({ clients: base.clients, now: base.now!, issueToken: () => 'x'.repeat(151), onError });
+    const issueFails = createAccessTokenHandler({ clients: base.clients, now: base.now!, replayCache: false, issueToken: () => { throw new Error(secretMessage); }, onError });
+    const tooLong = createAccessTokenHandler({ clients: base.clients, now: base.now!, replayCache: false, issueToken: () => 'x'.repeat(151), onError });
     for (const h of [lookupFails, issueFails, tooLong]) {
       const response = await h(valid());
       expectAnswer(response, 500, '5007300', 'General Error');
@@ -155,7 +158,8 @@ describe('createAccessTokenHandler: every failure is its SNAP answer, never a th
 describe('createAccessTokenHandler: replay guard', () => {
   it('accepts a signed request once within the window; a repeat is 401 / 4017300', async () => {
     const replayCache = createMemoryClaimStore();
-    const claim = vi.spyOn(replayCache, 'claim');
+    const reserve = vi.spyOn(replayCache, 'reserve');
+    const keep = vi.spyOn(replayCache, 'keep');
     const handle = createAccessTokenHandler({ ...base, replayCache });
     const request = valid();
     expectAnswer(await handle(request), 200, '2007300');
@@ -163,9 +167,38 @@ describe('createAccessTokenHandler: replay guard', () => {
     // A fresh signature (new timestamp) is a new request.
     const next = { ...valid(), headers: signedHeaders(keys.privateKey, CLIENT, '2024-01-22T15:00:02+07:00') };
     expectAnswer(await handle(next), 200, '2007300');
-    // The claim lasts until the timestamp leaves the window: (ts + 300 s - now) + 1 s.
-    expect(claim.mock.calls[0]?.[1]).toBe(299);
-    expect(claim.mock.calls[0]?.[0]).toMatch(/^nico:at:[A-Za-z0-9_-]{43}$/);
+    // Reserved while in flight (15 s), then kept until the timestamp leaves the window: (ts + 300 s - now) + 1 s.
+    const key = signatureClaimKey(CLIENT, TS, valid().headers['X-SIGNATURE'] as string);
+    expect(key).toMatch(/^sig:[A-Za-z0-9_-]{43}$/);
+    expect(reserve.mock.calls[0]).toEqual([key, expect.any(String), 15]);
+    expect(keep.mock.calls[0]).toEqual([key, reserve.mock.calls[0]?.[1], 299]);
+  });
+  it('is on by default, one store per process shared by every handler', async () => {
+    const ts = '2024-01-22T15:00:09+07:00';
+    const request = { ...valid(), headers: signedHeaders(keys.privateKey, CLIENT, ts) };
+    const { replayCache: _off, ...defaults } = base;
+    const a = createAccessTokenHandler(defaults);
+    const b = createAccessTokenHandler(defaults);
+    expectAnswer(await a(request), 200, '2007300');
+    expectAnswer(await b(request), 401, '4017300', 'Unauthorized. Request already used');
+  });
+  it('an issueToken that fails releases the signature: the identical resend is processed', async () => {
+    let fail = true;
+    const replayCache = createMemoryClaimStore();
+    const handle = createAccessTokenHandler({
+      clients: base.clients,
+      now: () => NOW,
+      replayCache,
+      issueToken: () => {
+        if (fail) throw new Error('token table down');
+        return 'token-1';
+      },
+    });
+    expectAnswer(await handle(valid()), 500, '5007300');
+    expect(replayCache.size).toBe(0);
+    fail = false;
+    expectAnswer(await handle(valid()), 200, '2007300');
+    expectAnswer(await handle(valid()), 401, '4017300');
   });
   it('shares one store between handler instances', async () => {
     const replayCache = createMemoryClaimStore();

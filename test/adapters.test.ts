@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createFetchHandler } from '../src/adapters/fetch.js';
 import { createExpressMiddleware, createNodeHandler, PARSED_BODY_MESSAGE } from '../src/adapters/node.js';
 import { createAccessTokenIssuer, formatTimestamp, parseTimestamp, type AccessTokenHandlerOptions } from '../src/index.js';
-import { ACCESS_TOKEN_BODY, makeKeys, signedHeaders } from './helpers/nicepay.js';
+import { ACCESS_TOKEN_BODY, makeKeys, signedHeaders, uniqueTimestamp } from './helpers/nicepay.js';
 
 const keys = makeKeys();
 const CLIENT = 'IONPAYTEST';
@@ -20,7 +20,7 @@ const options: AccessTokenHandlerOptions = { clients: { [CLIENT]: keys.publicKey
 /** A valid body with multi-byte UTF-8 characters, to split inside a character. */
 const UTF8_BODY = '{"grantType":"client_credentials","additionalInfo":{"note":"Pembayaran – Toko Ümit ✓ 🙂"}}';
 
-const freshHeaders = () => signedHeaders(keys.privateKey, CLIENT, formatTimestamp(Date.now()));
+const freshHeaders = () => signedHeaders(keys.privateKey, CLIENT, uniqueTimestamp());
 
 // ---------------------------------------------------------------------------------------
 // A node:http server whose listener each test sets

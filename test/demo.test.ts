@@ -22,10 +22,14 @@ describe('npm run demo', () => {
     expect(run.stdout).toMatch(/4\. A missing X-TIMESTAMP[\s\S]*?< HTTP 400[\s\S]*?Invalid Mandatory Field \{X-TIMESTAMP\}/);
     expect(run.stdout).toMatch(/5\. [^\n]*replayed[\s\S]*?< HTTP 401[\s\S]*?Request already used/);
     expect(run.stdout).toMatch(/6\. CVS inquiry[\s\S]*?< HTTP 200[\s\S]*?"responseCode":"2004700"/);
-    expect(run.stdout).toMatch(/7\. CVS payment[\s\S]*?< HTTP 200[\s\S]*?"responseCode":"2004800"/);
-    expect(run.stdout).toMatch(/8\. [^\n]*same X-EXTERNAL-ID[\s\S]*?< HTTP 409[\s\S]*?"responseCode":"4094800","responseMessage":"Conflict"/);
-    expect(run.stdout).toMatch(/9\. [^\n]*expired[\s\S]*?< HTTP 401[\s\S]*?"responseCode":"4014701","responseMessage":"Invalid Token \(B2B\)"/);
-    expect(run.stdout).toContain('every answer as the protocol requires (10/10)');
+    expect(run.stdout).toMatch(/7\. CVS payment while[^\n]*handle\(\) throws[\s\S]*?< HTTP 500[\s\S]*?"responseCode":"5004800","responseMessage":"General Error"/);
+    expect(run.stdout).toMatch(/8\. NICEPAY's retry: same X-EXTERNAL-ID[\s\S]*?< HTTP 200[\s\S]*?"responseCode":"2004800"/);
+    expect(run.stdout).toMatch(/9\. [^\n]*same X-EXTERNAL-ID[\s\S]*?< HTTP 409[\s\S]*?"responseCode":"4094800","responseMessage":"Conflict"/);
+    expect(run.stdout).toMatch(/10\. [^\n]*replayed[\s\S]*?< HTTP 401[\s\S]*?"responseCode":"4014800","responseMessage":"Unauthorized\. Request already used"/);
+    expect(run.stdout).toMatch(/11\. [^\n]*new X-EXTERNAL-ID[\s\S]*?< HTTP 200[\s\S]*?"responseCode":"2004800"/);
+    expect(run.stdout).toContain('payments recorded by the merchant: 1 (processed exactly once)');
+    expect(run.stdout).toMatch(/12\. [^\n]*expired[\s\S]*?< HTTP 401[\s\S]*?"responseCode":"4014701","responseMessage":"Invalid Token \(B2B\)"/);
+    expect(run.stdout).toContain('every answer as the protocol requires (14/14)');
     expect(run.stdout).not.toContain('UNEXPECTED');
   });
 

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessTokenIssuer, formatTimestamp, parseTimestamp } from '../src/index.js';
-import { ACCESS_TOKEN_BODY, makeKeys, signedHeaders } from './helpers/nicepay.js';
+import { ACCESS_TOKEN_BODY, makeKeys, signedHeaders, uniqueTimestamp } from './helpers/nicepay.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PATH = '/api/v1.0/access-token/b2b';
@@ -41,7 +41,7 @@ afterAll(async () => {
 
 /** A correctly signed access-token request, timestamped now. */
 function signedRequest(key: KeyObject = keys.privateKey, body: string = ACCESS_TOKEN_BODY): { headers: Record<string, string>; body: string } {
-  return { headers: signedHeaders(key, CLIENT, formatTimestamp(Date.now())), body };
+  return { headers: signedHeaders(key, CLIENT, uniqueTimestamp()), body };
 }
 
 /** The same request with one bit of the (still well-formed) signature flipped. */

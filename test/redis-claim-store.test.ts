@@ -294,8 +294,11 @@ describe.skipIf(REDIS_BIN === undefined && !IN_CI)('createRedisClaimStore agains
       });
       const instanceA = createTransactionHandler(options(a.client));
       const instanceB = createTransactionHandler(options(b.client));
+      // Each call NICEPAY makes is signed anew (the replay guard refuses a signature twice):
+      // here the body differs by the attempt number.
+      let attempt = 0;
       const call = (externalId: string) => {
-        const body = '{"paymentCode":"8880012345"}';
+        const body = `{"paymentCode":"8880012345","attempt":${attempt++}}`;
         const path = '/api/v1.0/cvs/inquiry';
         const signature = signSymmetric(secret, buildSymmetricStringToSign({ method: 'POST', path, accessToken: token, body, timestamp }));
         const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'X-TIMESTAMP': timestamp, 'X-PARTNER-ID': 'IONPAYTEST', 'X-EXTERNAL-ID': externalId, 'X-SIGNATURE': signature };

@@ -12,6 +12,7 @@ import {
   createTransactionHandler,
   formatTimestamp,
   parseResponseCode,
+  signatureClaimKey,
   signSymmetric,
   SnapError,
   verifyTransactionRequest,
@@ -174,23 +175,11 @@ describe('verifyTransactionRequest: each check has its exact answer', () => {
     ];
     for (const r of changes) expect(answer(await failure(r))).toEqual([401, '4014700', 'Unauthorized. Signature does not verify']);
   });
-  it('X-EXTERNAL-ID unique per client per day: a repeat is 409 / 4094700 Conflict', async () => {
-    const externalIds = createMemoryClaimStore({ now: () => NOW });
-    const opts = options({ externalIds });
-    expect((await verifyTransactionRequest(signedRequest(), opts)).externalId).toBeDefined();
-    expect(answer(await failure(signedRequest(), opts))).toEqual([409, '4094700', 'Conflict']);
-    // Another external id is fine; so is the same one for another client.
-    expect((await verifyTransactionRequest(signedRequest({ headers: { 'X-EXTERNAL-ID': 'another' } }), opts)).externalId).toBe('another');
-    // Only verified calls use an id up: a forged call with a fresh id does not burn it.
-    const forged = signedRequest({ headers: { 'X-EXTERNAL-ID': 'fresh', 'X-SIGNATURE': signSymmetric('wrong', 'x') } });
-    expect((await failure(forged, opts)).code).toBe('INVALID_SIGNATURE');
-    expect((await verifyTransactionRequest(signedRequest({ headers: { 'X-EXTERNAL-ID': 'fresh' } }), opts)).externalId).toBe('fresh');
-  });
-  it('the uniqueness claim lasts until the end of the Jakarta day, plus the clock window', async () => {
-    const claim = vi.fn(async () => true);
-    await verifyTransactionRequest(signedRequest(), options({ externalIds: { claim } }));
-    // 02:54:37 in Jakarta: 21:05:23 left in the day, plus 300 s.
-    expect(claim).toHaveBeenCalledWith(`xid:${CLIENT}:2024-11-13:41807553358950093184162180797837`, 21 * 3600 + 5 * 60 + 23 + 300);
+  it('checks only: the same call verifies twice, and its signature claim key is handed over', async () => {
+    const first = await verifyTransactionRequest(signedRequest(), options());
+    const again = await verifyTransactionRequest(signedRequest(), options());
+    expect(again.signatureClaimKey).toBe(first.signatureClaimKey);
+    expect(first.signatureClaimKey).toBe(signatureClaimKey(CLIENT, TS, signedRequest().headers['X-SIGNATURE'] as string));
   });
 });
 
@@ -202,6 +191,8 @@ describe('verifyTransactionRequest: the caller\'s mistakes are TypeErrors', () =
     await expect(verifyTransactionRequest({ ...signedRequest(), body: JSON.parse(BODY) as never }, options())).rejects.toThrow(/raw body/);
     await expect(verifyTransactionRequest({ ...signedRequest(), path: 'api/v1.0' }, options())).rejects.toThrow(/relative path/);
     await expect(verifyTransactionRequest(signedRequest(), options({ clients: { [CLIENT]: {} } }))).rejects.toThrow(/no clientSecret/);
+    // Claims belong to the handler: an externalIds option here is refused, never silently ignored.
+    await expect(verifyTransactionRequest(signedRequest(), { ...options(), externalIds: createMemoryClaimStore() } as never)).rejects.toThrow(/pass externalIds to createTransactionHandler/);
   });
 });
 
@@ -209,7 +200,10 @@ describe('verifyTransactionRequest: the caller\'s mistakes are TypeErrors', () =
 
 describe('createTransactionHandler', () => {
   const json = (r: EndpointResponse) => JSON.parse(r.body) as Record<string, unknown>;
-  const base = { ...options(), now: () => NOW };
+  // The replay guard is on by default (one store per process) and X-EXTERNAL-ID uniqueness
+  // too (one store per handler); these tests send one signed call many times, so they turn
+  // the guard off. The guards have their own tests (test/money-path.test.ts).
+  const base = { ...options(), now: () => NOW, replayCache: false as const };
 
   it('hands the verified call to handle() and sends its body with the SNAP headers', async () => {
     const handle = vi.fn(async (v: { body: Record<string, unknown> }) => ({ responseCode: '2004700', responseMessage: 'Successful', virtualAccountData: { customerNo: v.body.customerNo } }));

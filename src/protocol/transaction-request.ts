@@ -8,8 +8,8 @@ import { kindOf } from '../crypto/bytes.js';
 import { toPublicKey, type KeyImportOptions, type KeyInput, type RsaPublicKey } from '../crypto/keys.js';
 import { verifySignature } from '../crypto/rsa.js';
 import { isSnapError, SnapError } from '../errors.js';
-import type { ClaimStore } from '../server/claim-store.js';
-import type { AccessTokenCheck } from '../server/token-issuer.js';
+import { signatureClaimKey } from './claim-keys.js';
+import type { AccessTokenCheck } from './token-check.js';
 import { isWellFormedClientKey } from './access-token-request.js';
 import { checkRawBody, DEFAULT_MAX_BODY_BYTES, parseJsonObject, type RawBody } from './body.js';
 import { readHeaders, requireHeader, requireJsonContentType, type HeadersInput } from './headers.js';
@@ -78,14 +78,6 @@ export interface TransactionVerifyOptions extends KeyImportOptions {
   readonly maxBodyBytes?: number;
   /** Require the `CHANNEL-ID` header (SNAP); default `false`. */
   readonly requireChannelId?: boolean;
-  /**
-   * Uniqueness of `X-EXTERNAL-ID` per client per day (a repeat is `409 Conflict`), through
-   * a {@link ClaimStore}: {@link createMemoryClaimStore} for one process,
-   * {@link createRedisClaimStore} for several. Claimed only after everything else verified.
-   */
-  readonly externalIds?: ClaimStore;
-  /** Offset whose calendar day scopes `X-EXTERNAL-ID` uniqueness; default `"+07:00"` (Jakarta). */
-  readonly dayOffset?: string;
 }
 
 /** A call after the token, as the adapters hand it over. */
@@ -121,6 +113,12 @@ export interface VerifiedTransactionRequest {
   readonly body: Readonly<Record<string, unknown>>;
   /** The raw body as received. */
   readonly rawBody: RawBody;
+  /**
+   * The signature claim key of this call ({@link signatureClaimKey}): the same for an
+   * access-token request with the same client, `X-TIMESTAMP` and `X-SIGNATURE`. The
+   * handler's replay guard claims it; when you verify calls yourself, claim it too.
+   */
+  readonly signatureClaimKey: string;
 }
 
 const FN = 'verifyTransactionRequest';
@@ -128,7 +126,6 @@ const MAX_EXTERNAL_ID_LENGTH = 36;
 const MAX_TOKEN_LENGTH = 2048;
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 const BEARER = /^Bearer +([^\s]+)$/i;
-const OFFSET = /^(?:Z|([+-])(\d{2}):(\d{2}))$/;
 
 const invalidToken = (detail: string): SnapError => new SnapError('INVALID_TOKEN', { detail });
 
@@ -156,13 +153,13 @@ export function checkTransactionOptions(options: TransactionVerifyOptions) {
   if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError(`${FN}: options.now must be epoch milliseconds or a valid Date`);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError(`${FN}: options.maxBodyBytes must be a positive integer`);
-  if (options.externalIds !== undefined && typeof options.externalIds?.claim !== 'function') {
-    throw new TypeError(`${FN}: options.externalIds must have claim(key, ttlSeconds)`);
+  if ((options as { externalIds?: unknown }).externalIds !== undefined) {
+    throw new TypeError(
+      `${FN}: checks only and claims nothing, so it does not take externalIds: pass externalIds to createTransactionHandler, ` +
+        'which reserves the X-EXTERNAL-ID for the call and releases it when the answer is 5xx (or claim externalIdClaim(...).key in your own store)',
+    );
   }
-  const day = OFFSET.exec(options.dayOffset ?? '+07:00');
-  if (!day) throw new TypeError(`${FN}: options.dayOffset must be "Z" or "±HH:MM"`);
-  const dayOffsetMs = day[1] === undefined ? 0 : (day[1] === '-' ? -1 : 1) * (Number(day[2]) * 60 + Number(day[3])) * 60_000;
-  return { sc, mode, skewMs: skew * 1000, nowMs: now, maxBodyBytes, dayOffsetMs };
+  return { sc, mode, skewMs: skew * 1000, nowMs: now, maxBodyBytes };
 }
 
 /** HMAC-SHA512 keyed with each client's secret, once per client object. */
@@ -211,41 +208,40 @@ async function checkToken(tokens: TokenVerifier, token: string, nowMs: number, p
   }
 }
 
-/** `YYYY-MM-DD` of `epochMs` at the given offset, and the seconds left in that day. */
-function dayOf(epochMs: number, offsetMs: number): { day: string; secondsLeft: number } {
-  const local = epochMs + offsetMs;
-  const day = new Date(local).toISOString().slice(0, 10);
-  const endOfDay = (Math.floor(local / 86_400_000) + 1) * 86_400_000;
-  return { day, secondsLeft: Math.ceil((endOfDay - local) / 1000) };
-}
-
 /**
  * Verify one of NICEPAY's calls after the token (CVS inquiry or payment), everything around
  * the body: the bearer token, `X-TIMESTAMP` (strict and fresh), `X-PARTNER-ID` (the token's
- * client), `X-EXTERNAL-ID` (at most 36 characters; unique per client per day when
- * `externalIds` is given), `X-SIGNATURE` in the configured mode, and a JSON-object body,
- * which it returns parsed for the merchant's own code. Every answer uses the endpoint's
- * `serviceCode`:
+ * client), `X-EXTERNAL-ID` (at most 36 characters), `X-SIGNATURE` in the configured mode,
+ * and a JSON-object body, which it returns parsed for the merchant's own code. Every
+ * answer uses the endpoint's `serviceCode`:
  *
  * - missing `Authorization` or another mandatory header: `400 / 400xx02 Invalid Mandatory Field {name}`;
  * - malformed header (timestamp, `X-EXTERNAL-ID` over 36 characters, ...): `400 / 400xx01`;
  * - body not a JSON object: `400 / 400xx00 Bad Request`;
  * - token not `Bearer`, malformed, bad MAC, expired, or another client's: `401 / 401xx01 Invalid Token (B2B)`;
  * - stored-token lookup does not know it: `401 / 401xx03 Token Not Found (B2B)`;
- * - stale or future timestamp, unknown client, signature that does not verify: `401 / 401xx00 Unauthorized. [reason]`;
- * - `X-EXTERNAL-ID` already used today: `409 / 409xx00 Conflict`.
+ * - stale or future timestamp, unknown client, signature that does not verify: `401 / 401xx00 Unauthorized. [reason]`.
  *
- * Asynchronous because token lookups, client lookups and the uniqueness store may be.
+ * **It checks only, and claims nothing.** Called directly, it does not refuse a replayed
+ * signature or a repeated `X-EXTERNAL-ID`: a verified call can be verified again.
+ * {@link createTransactionHandler} adds the money-path guards (the signature replay guard,
+ * `X-EXTERNAL-ID` once per client per day, idempotent answers) with their reserve, keep and
+ * release lifecycle. Verifying yourself, claim `verified.signatureClaimKey` and
+ * `externalIdClaim(...)` in your own store before acting on the call, and free them when
+ * you answer 5xx.
+ *
+ * Asynchronous because token and client lookups may be.
  *
  * @throws {SnapError} (as a rejection) for a request that fails a check; {TypeError} for
  * the caller's mistakes (a parsed body, bad options, a client without the secret or key
- * the mode needs). Errors of the caller's own lookups propagate as they are.
+ * the mode needs, an `externalIds` option, which belongs to the handler). Errors of the
+ * caller's own lookups propagate as they are.
  *
  * @example
  * ```ts
  * const verified = await verifyTransactionRequest(
  *   { method: 'POST', path: '/api/v1.0/cvs/inquiry', headers, body: rawBody },
- *   { serviceCode: '47', clients: { IONPAYTEST: { clientSecret } }, tokens: issuer, externalIds: store },
+ *   { serviceCode: '47', clients: { IONPAYTEST: { clientSecret } }, tokens: issuer },
  * );
  * verified.body; // the inquiry fields, for your own code
  * ```
@@ -262,7 +258,7 @@ export async function verifyTransactionRequest(request: TransactionRequest, opti
 async function verify(
   request: TransactionRequest,
   options: TransactionVerifyOptions,
-  { sc, mode, skewMs, nowMs, maxBodyBytes, dayOffsetMs }: ReturnType<typeof checkTransactionOptions>,
+  { sc, mode, skewMs, nowMs, maxBodyBytes }: ReturnType<typeof checkTransactionOptions>,
 ): Promise<VerifiedTransactionRequest> {
   if (typeof request !== 'object' || request === null) throw new TypeError(`${FN}: request must be { method, path, headers, body }`);
   checkRawBody(request.body, FN);
@@ -341,15 +337,6 @@ async function verify(
     });
   }
 
-  // 7. X-EXTERNAL-ID, once per client per day: claimed last, so only verified calls use one up.
-  if (options.externalIds) {
-    const { day, secondsLeft } = dayOf(nowMs, dayOffsetMs);
-    const fresh = await options.externalIds.claim(`xid:${partnerId}:${day}:${externalId}`, secondsLeft + Math.ceil(skewMs / 1000));
-    if (!fresh) {
-      throw new SnapError('CONFLICT', { detail: `X-EXTERNAL-ID ${JSON.stringify(externalId)} was already used by ${JSON.stringify(partnerId)} on ${day}` });
-    }
-  }
-
   return {
     clientKey: partnerId,
     accessToken,
@@ -362,5 +349,6 @@ async function verify(
     path: request.path,
     body,
     rawBody: request.body,
+    signatureClaimKey: signatureClaimKey(partnerId, timestampText, signature),
   };
 }

@@ -3,8 +3,6 @@
  * @module
  */
 import { toPublicKey, type KeyImportOptions, type KeyInput, type RsaPublicKey } from '../crypto/keys.js';
-import { encodeBase64Url, sha256Bytes } from '../crypto/hmac.js';
-import { utf8 } from '../crypto/bytes.js';
 import { SnapError, isSnapError } from '../errors.js';
 import {
   checkAccessTokenRequest,
@@ -19,7 +17,9 @@ import { DEFAULT_MAX_BODY_BYTES, type RawBody } from '../protocol/body.js';
 import { readHeaders, type HeadersInput } from '../protocol/headers.js';
 import { formatTimestamp } from '../protocol/timestamp.js';
 import { createTokenResponse } from '../protocol/token-response.js';
+import { signatureClaimKey } from '../protocol/claim-keys.js';
 import type { ClaimStore } from './claim-store.js';
+import { CallLifecycle, checkClaimStore, checkTiming, sharedReplayCache, signatureClaim, type Hold, type StoreTimingOptions } from './lifecycle.js';
 import { createAccessTokenIssuer, type TokenSecret } from './token-issuer.js';
 
 /** An HTTP request, as the adapters hand it over. */
@@ -68,7 +68,7 @@ export interface ErrorContext {
 }
 
 /** Options of {@link createAccessTokenHandler}. Give `issueToken` or `tokenSecret`. */
-export interface AccessTokenHandlerOptions extends KeyImportOptions {
+export interface AccessTokenHandlerOptions extends KeyImportOptions, StoreTimingOptions {
   /** `{ [clientKey]: nicepayPublicKey }`, or a function (sync or async) for many clients. Keys are imported once. */
   readonly clients: ClientKeys | ClientKeyLookup;
   /** Make the token yourself (sync or async), e.g. to store it. At most 150 RFC 6750 characters. */
@@ -85,8 +85,15 @@ export interface AccessTokenHandlerOptions extends KeyImportOptions {
   readonly maxBodyBytes?: number;
   /** Require `additionalInfo` in the body; default `false`. */
   readonly requireAdditionalInfo?: boolean;
-  /** Accept each signed request once within the clock window (same client key, X-TIMESTAMP and signature). */
-  readonly replayCache?: ClaimStore;
+  /**
+   * The signature replay guard: each signed request (client key, `X-TIMESTAMP`, signature)
+   * is accepted once within the clock window; a repeat is `401 / 4017300`. Default: the
+   * process's own in-memory store, shared by every handler not given one (the inquiry and
+   * payment handlers' too), so an access-token signature can never be spent on another
+   * endpoint. Several instances: one shared store (`createRedisClaimStore`) for all
+   * endpoints. `false` turns the guard off.
+   */
+  readonly replayCache?: ClaimStore | false;
   /** Offset of the `X-TIMESTAMP` response header; default `"+07:00"`. */
   readonly timestampOffset?: string;
   /** Called with every failure (never the response body's secrets). Errors it throws are ignored. */
@@ -200,9 +207,9 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
   }
   if (issueToken !== undefined && typeof issueToken !== 'function') throw new TypeError(`${FN}: issueToken must be a function`);
   if (onError !== undefined && typeof onError !== 'function') throw new TypeError(`${FN}: onError must be a function`);
-  if (replayCache !== undefined && typeof replayCache?.claim !== 'function') {
-    throw new TypeError(`${FN}: replayCache must have claim(key, ttlSeconds)`);
-  }
+  const replayStore = checkClaimStore(replayCache, 'replayCache', FN) ?? sharedReplayCache();
+  const { timeoutMs, pendingSeconds } = checkTiming(options, FN);
+  const lifecycle = new CallLifecycle(timeoutMs, pendingSeconds);
   const clock = options.now ?? Date.now;
   if (typeof clock !== 'function') throw new TypeError(`${FN}: now must be a function returning epoch ms`);
   const skew = options.clockSkewSeconds ?? 300;
@@ -247,6 +254,7 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
       report(onError, error, { status: failure.httpStatus, responseCode: failure.responseCode });
       return respond(failure.httpStatus, failure.toResponseBody(), now, undefined);
     }
+    let holds: Hold[] = [];
     try {
       if (typeof request !== 'object' || request === null) throw new TypeError(`${FN}: request must be { method, headers, body }`);
       if (request.method !== 'POST') {
@@ -256,21 +264,21 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
       const publicKey = await merchantCode('clients lookup', () => resolveKey(checked.clientKey));
       if (!publicKey) throw unknownClient(checked.clientKey);
       const verified = finishAccessTokenVerification(checked, publicKey, { nowMs: now, skewMs });
-      if (replayCache) {
-        const replayKey = `nico:at:${encodeBase64Url(sha256Bytes(utf8(`${checked.clientKey}|${checked.timestampText}|${checked.signature}`)))}`;
-        const ttl = Math.max(1, Math.ceil((checked.timestamp.epochMs + skewMs - now) / 1000) + 1);
-        const fresh = await merchantCode('replayCache.claim', () => replayCache.claim(replayKey, ttl));
-        if (!fresh) {
-          throw new SnapError('REPLAYED_REQUEST', { reason: 'Request already used', detail: 'the same signed request (client key, X-TIMESTAMP, signature) was already accepted' });
-        }
+      const reporter = (error: unknown) => report(onError, error, { status: 200, responseCode: '2007300' });
+      if (replayStore) {
+        const key = signatureClaimKey(checked.clientKey, checked.timestampText, checked.signature);
+        holds = await lifecycle.reserve([signatureClaim(replayStore, key, checked.timestamp.epochMs, skewMs, now)], reporter);
       }
       const context: IssueTokenContext = { clientKey: verified.clientKey, now, expiresIn, request: verified };
       const accessToken = issuer
         ? issuer.issue(verified.clientKey, now)
         : await merchantCode('issueToken', () => (issueToken as NonNullable<typeof issueToken>)(context));
       const body = createTokenResponse({ accessToken, expiresIn });
+      // The token goes out: the signature is spent for good.
+      if (holds.length > 0) await lifecycle.settle(holds, undefined, { status: 200, body: '' }, reporter);
       return respond(200, body, now, verified.clientKey);
     } catch (error) {
+      if (holds.length > 0) await lifecycle.settle(holds, undefined, undefined, (e) => report(onError, e, { status: 500, responseCode: '5007300' }));
       const failure = isSnapError(error) ? error : new SnapError('GENERAL_ERROR', { cause: error });
       report(onError, error, { status: failure.httpStatus, responseCode: failure.responseCode });
       const echoed = typeof request === 'object' && request !== null ? echoClientKey(request.headers) : undefined;

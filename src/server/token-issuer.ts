@@ -7,6 +7,7 @@ import { decodeBase64Url, encodeBase64Url, preparedHmacSha256 } from '../crypto/
 import { fillRandom } from '../crypto/random.js';
 import { isWellFormedClientKey } from '../protocol/access-token-request.js';
 import { MAX_ACCESS_TOKEN_LENGTH } from '../protocol/token-response.js';
+import type { AccessTokenCheck } from '../protocol/token-check.js';
 
 /** A secret for {@link createAccessTokenIssuer}: at least 32 bytes (as UTF-8 for a string). */
 export type TokenSecret = string | Uint8Array;
@@ -21,21 +22,7 @@ export interface AccessTokenIssuerOptions {
   readonly ttlSeconds?: number;
 }
 
-/** Why a token was refused. */
-export type AccessTokenFailure =
-  /** Not a token of this issuer's format (wrong shape, encoding or length). */
-  | 'MALFORMED'
-  /** The MAC does not verify under any configured secret (forged, altered, or signed by a retired secret). */
-  | 'BAD_MAC'
-  /** Past its expiry. */
-  | 'EXPIRED'
-  /** Valid, but issued to another client than the one expected. */
-  | 'OTHER_CLIENT';
-
-/** The outcome of {@link AccessTokenIssuer.verify}. */
-export type AccessTokenCheck =
-  | { readonly valid: true; readonly clientKey: string; readonly expiresAt: number }
-  | { readonly valid: false; readonly reason: AccessTokenFailure };
+export type { AccessTokenCheck, AccessTokenFailure } from '../protocol/token-check.js';
 
 /** Issues and verifies stateless access tokens. */
 export interface AccessTokenIssuer {

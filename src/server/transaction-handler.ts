@@ -5,6 +5,8 @@
  * @module
  */
 import { isSnapError, SnapError } from '../errors.js';
+import { externalIdClaim, offsetMinutes } from '../protocol/claim-keys.js';
+import { bodySha256Hex } from '../protocol/symmetric.js';
 import {
   checkTransactionOptions,
   verifyTransactionRequest,
@@ -14,13 +16,42 @@ import {
 } from '../protocol/transaction-request.js';
 import { formatTimestamp } from '../protocol/timestamp.js';
 import type { EndpointResponse, ErrorContext } from './access-token-handler.js';
+import { createMemoryClaimStore, type ClaimStore } from './claim-store.js';
+import { createMemoryIdempotencyStore, type IdempotencyStore } from './idempotency-store.js';
+import {
+  CallLifecycle,
+  checkClaimStore,
+  checkTiming,
+  sharedReplayCache,
+  signatureClaim,
+  type ClaimSpec,
+  type Hold,
+  type IdempotencyHold,
+  type StoreTimingOptions,
+} from './lifecycle.js';
+
+/** Idempotent answers: the first final answer to a business key is sent again to every retry. */
+export interface IdempotencyOptions {
+  /**
+   * The business key of a call, from the verified request: for a payment, NICEPAY's unique
+   * id of it, e.g. `(v) => String(v.body.paymentRequestId)`. `undefined` skips idempotency
+   * for that call. Sync or async; a throw answers `500`.
+   */
+  readonly key: (verified: VerifiedTransactionRequest) => string | undefined | Promise<string | undefined>;
+  /** Where answers are kept; default a {@link createMemoryIdempotencyStore} of this handler's own. Several instances: `createRedisIdempotencyStore`. */
+  readonly store?: IdempotencyStore;
+  /** How long an answer is kept, seconds; default 86,400 (one day). */
+  readonly ttlSeconds?: number;
+}
 
 /** Options of {@link createTransactionHandler}. */
-export interface TransactionHandlerOptions extends Omit<TransactionVerifyOptions, 'now'> {
+export interface TransactionHandlerOptions extends Omit<TransactionVerifyOptions, 'now'>, StoreTimingOptions {
   /**
    * Your business logic: gets the verified call (its parsed `body` included) and returns the
    * response body, e.g. `{ responseCode: '2004700', responseMessage: 'Successful', ... }`.
    * The HTTP status is the first three digits of a seven-digit `responseCode` (200 without one).
+   * A 2xx or 4xx answer is final (its claims are kept); a 5xx answer or a throw releases
+   * them, so NICEPAY's retry runs `handle` again.
    */
   readonly handle: (request: VerifiedTransactionRequest) => Readonly<Record<string, unknown>> | Promise<Readonly<Record<string, unknown>>>;
   /** Clock, epoch ms; default `Date.now`. */
@@ -29,6 +60,25 @@ export interface TransactionHandlerOptions extends Omit<TransactionVerifyOptions
   readonly timestampOffset?: string;
   /** Called with every failure (the internal error behind a 500 included). Errors it throws are ignored. */
   readonly onError?: (error: unknown, context: ErrorContext) => void | Promise<void>;
+  /**
+   * The signature replay guard: `(client, X-TIMESTAMP, X-SIGNATURE)` is accepted once
+   * within the clock window, across every endpoint that shares the store. Default: the
+   * process's own in-memory store, shared by every handler not given one (the access-token
+   * handler's too). Several instances: one shared store (`createRedisClaimStore`) for all
+   * endpoints. `false` turns the guard off.
+   */
+  readonly replayCache?: ClaimStore | false;
+  /**
+   * `X-EXTERNAL-ID` once per client per calendar day (a repeat is `409 Conflict`). Default:
+   * an in-memory store of this handler's own (the id is unique per endpoint); give the
+   * inquiry and payment handlers one store to make it unique across both. Several
+   * instances: `createRedisClaimStore`. `false` turns the check off.
+   */
+  readonly externalIds?: ClaimStore | false;
+  /** Offset whose calendar day (of `X-TIMESTAMP`) scopes `X-EXTERNAL-ID` uniqueness; default `"+07:00"` (Jakarta). */
+  readonly dayOffset?: string;
+  /** Idempotent answers (recommended for payments): see {@link IdempotencyOptions}. Off by default. */
+  readonly idempotency?: IdempotencyOptions;
 }
 
 /** A transaction endpoint: call it with each request. */
@@ -46,53 +96,106 @@ function report(onError: TransactionHandlerOptions['onError'], error: unknown, c
   }
 }
 
+/** Runs the merchant's code; whatever it throws becomes a 500 General Error with the cause kept. */
+async function merchantCode<T>(what: string, serviceCode: string, f: () => T | Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (cause) {
+    throw new SnapError('GENERAL_ERROR', { serviceCode, detail: `${what} failed`, cause });
+  }
+}
+
 /**
  * Create a CVS inquiry or payment endpoint. Each request is verified with
- * {@link verifyTransactionRequest}; a verified one goes to your `handle`, whose result is
- * sent with `Content-Type: application/json` and `X-TIMESTAMP`. Every failure is its SNAP
- * answer for the endpoint's `serviceCode`; a method other than POST is `405 / 405xx00`; an
- * error in your own code (`handle`, lookups, the stores) is `500 / 500xx00 General Error`
- * with nothing of it in the response (it goes to `onError`). Never throws or rejects.
+ * {@link verifyTransactionRequest}; then the call's claims are reserved (the signature
+ * replay guard, `X-EXTERNAL-ID` once per client per day, and the idempotency key when
+ * configured), a verified call goes to your `handle`, and the claims follow its answer:
+ * **kept** for a final answer (2xx, 4xx), **released** for a 5xx answer or a throw, so a
+ * failed call leaves no trace and NICEPAY's retry is processed. A duplicate of a call in
+ * flight is `409` and never reaches `handle`.
+ *
+ * Every answer has `Content-Type: application/json` and `X-TIMESTAMP`. Every failure is its
+ * SNAP answer for the endpoint's `serviceCode`; a method other than POST is `405 / 405xx00`;
+ * an error in your own code (`handle`, lookups) or a store that fails or does not answer
+ * within `storeTimeoutMs` is `500 / 500xx00 General Error`, with nothing of it in the
+ * response (it goes to `onError`). Never throws or rejects.
  *
  * @throws {TypeError} at creation for bad options.
  *
  * @example
  * ```ts
- * const inquiry = createTransactionHandler({
- *   serviceCode: '47', // the CVS inquiry service code NICEPAY gave you
+ * const payment = createTransactionHandler({
+ *   serviceCode: '48', // the CVS payment service code NICEPAY gave you
  *   clients: { IONPAYTEST: { clientSecret: process.env.NICEPAY_CLIENT_SECRET! } },
  *   tokens: createAccessTokenIssuer({ secret: process.env.TOKEN_SECRET! }),
- *   externalIds: createMemoryClaimStore(),
- *   handle: async ({ body }) => ({ responseCode: '2004700', responseMessage: 'Successful', ...(await findBill(body)) }),
+ *   idempotency: { key: (v) => String(v.body.paymentRequestId) },
+ *   handle: async ({ body }) => ({ responseCode: '2004800', responseMessage: 'Successful', ...(await markPaid(body)) }),
  * });
- * const { status, headers, body } = await inquiry({ method: 'POST', path: '/api/v1.0/cvs/inquiry', headers: req.headers, body: rawBody });
+ * const { status, headers, body } = await payment({ method: 'POST', path: '/api/v1.0/cvs/payment', headers: req.headers, body: rawBody });
  * ```
  */
 export function createTransactionHandler(options: TransactionHandlerOptions): TransactionHandler {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${FN}: options must be an object`);
-  const { handle, onError } = options;
+  const { handle, onError, idempotency } = options;
   if (typeof handle !== 'function') throw new TypeError(`${FN}: handle(verified) must be a function returning the response body`);
   if (onError !== undefined && typeof onError !== 'function') throw new TypeError(`${FN}: onError must be a function`);
   const clock = options.now ?? Date.now;
   if (typeof clock !== 'function') throw new TypeError(`${FN}: now must be a function returning epoch ms`);
   const offset = options.timestampOffset ?? '+07:00';
   formatTimestamp(0, offset); // validates the offset now
-  const verifyOptions: TransactionVerifyOptions = { ...options, now: 0 };
-  const serviceCode = probeOptions(verifyOptions);
+  const dayOffset = options.dayOffset ?? '+07:00';
+  offsetMinutes(dayOffset, `${FN}: dayOffset`);
+  const {
+    handle: _h, now: _n, timestampOffset: _t, onError: _o, replayCache: _r, externalIds: _x, dayOffset: _d, idempotency: _i,
+    storeTimeoutMs: _s, pendingTtlSeconds: _p, ...verifyOnly
+  } = options;
+  const verifyOptions: TransactionVerifyOptions = { ...verifyOnly, now: 0 };
+  const { serviceCode, skewMs } = probeOptions(verifyOptions);
+  const replayCache = checkClaimStore(options.replayCache, 'replayCache', FN) ?? sharedReplayCache();
+  const externalIds = checkClaimStore(options.externalIds, 'externalIds', FN) ?? createMemoryClaimStore();
+  const idem = checkIdempotency(idempotency);
+  const { timeoutMs, pendingSeconds } = checkTiming(options, FN);
+  const lifecycle = new CallLifecycle(timeoutMs, pendingSeconds);
 
-  const respond = (status: number, body: object, now: number): EndpointResponse => ({
+  const respond = (status: number, body: string, now: number): EndpointResponse => ({
     status,
     headers: { 'Content-Type': 'application/json', 'X-TIMESTAMP': formatTimestamp(now, offset) },
-    body: JSON.stringify(body),
+    body,
   });
   const fail = (error: unknown, now: number): EndpointResponse => {
     const failure = isSnapError(error) ? (error as SnapError).withServiceCode(serviceCode) : new SnapError('GENERAL_ERROR', { serviceCode, cause: error });
     report(onError, error, { status: failure.httpStatus, responseCode: failure.responseCode });
-    return respond(failure.httpStatus, failure.toResponseBody(), now);
+    return respond(failure.httpStatus, JSON.stringify(failure.toResponseBody()), now);
+  };
+
+  const claimsOf = (verified: VerifiedTransactionRequest, now: number): ClaimSpec[] => {
+    const specs: ClaimSpec[] = [];
+    if (replayCache) specs.push(signatureClaim(replayCache, verified.signatureClaimKey, verified.timestamp.epochMs, skewMs, now));
+    if (externalIds) {
+      const { key, day, endOfDayMs } = externalIdClaim(verified.clientKey, verified.externalId, verified.timestamp, dayOffset);
+      const id = `X-EXTERNAL-ID ${JSON.stringify(verified.externalId)} of ${JSON.stringify(verified.clientKey)}`;
+      specs.push({
+        store: externalIds,
+        label: 'externalIds',
+        key,
+        keepSeconds: Math.max(1, Math.ceil((endOfDayMs + skewMs - now) / 1000)),
+        refuse: (state) =>
+          new SnapError('CONFLICT', {
+            detail: state === 'pending' ? `${id} is in use by a call still being processed; this one was not run` : `${id} was already used on ${day} (X-TIMESTAMP's day at ${dayOffset})`,
+          }),
+      });
+    }
+    return specs;
   };
 
   return async function handleTransaction(request: TransactionRequest): Promise<EndpointResponse> {
     let now = Date.now();
+    let holds: Hold[] = [];
+    let held: IdempotencyHold | undefined;
+    let answer: { status: number; body: string } | undefined;
+    let status = 500;
+    let responseCode = '';
+    const later = (error: unknown) => report(onError, error, { status, responseCode });
     try {
       now = clock();
       if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError(`${FN}: now() returned ${String(now)}`);
@@ -101,27 +204,73 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
         throw new SnapError('METHOD_NOT_ALLOWED', { serviceCode, detail: `method ${String(request.method).slice(0, 16)} is not allowed; NICEPAY sends POST` });
       }
       const verified = await verifyTransactionRequest(request, { ...verifyOptions, now });
-      let body: unknown;
-      try {
-        body = await handle(verified);
-      } catch (cause) {
-        throw new SnapError('GENERAL_ERROR', { serviceCode, detail: 'handle() failed', cause });
+      holds = await lifecycle.reserve(claimsOf(verified, now), later);
+
+      if (idem) {
+        const key = await merchantCode('idempotency.key()', serviceCode, () => idem.key(verified));
+        if (key !== undefined) {
+          if (typeof key !== 'string' || key === '' || key.length > 1024) {
+            throw new TypeError(`${FN}: idempotency.key() must return a non-empty string of at most 1024 characters, or undefined`);
+          }
+          const fingerprint = bodySha256Hex(verified.rawBody, 'minified');
+          const outcome = await lifecycle.begin({ store: idem.store, key: `idem:${serviceCode}:${verified.clientKey}:${key}`, fingerprint, ttlSeconds: idem.ttlSeconds }, later);
+          if ('answer' in outcome) {
+            // The same request was answered before: the same answer again, handle() not run.
+            answer = { status: outcome.answer.status, body: outcome.answer.body };
+          } else {
+            held = outcome.hold;
+          }
+        }
       }
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        throw new TypeError(`${FN}: handle() must return the response body as an object, got ${body === null ? 'null' : typeof body}`);
+
+      if (answer === undefined) {
+        const stop = lifecycle.renew(holds, held, later);
+        let result: unknown;
+        try {
+          result = await merchantCode('handle()', serviceCode, () => handle(verified));
+        } finally {
+          stop();
+        }
+        if (typeof result !== 'object' || result === null || Array.isArray(result)) {
+          throw new TypeError(`${FN}: handle() must return the response body as an object, got ${result === null ? 'null' : Array.isArray(result) ? 'an array' : typeof result}`);
+        }
+        const code = (result as { responseCode?: unknown }).responseCode;
+        status = typeof code === 'string' && /^[1-5][0-9]{6}$/.test(code) ? Number(code.slice(0, 3)) : 200;
+        responseCode = typeof code === 'string' ? code : '';
+        answer = { status, body: JSON.stringify(result) };
       }
-      const code = (body as { responseCode?: unknown }).responseCode;
-      const status = typeof code === 'string' && /^[1-5][0-9]{6}$/.test(code) ? Number(code.slice(0, 3)) : 200;
-      return respond(status, body, now);
+      status = answer.status;
+      // A final answer keeps the claims (and stores the answer); a 5xx releases them.
+      await lifecycle.settle(holds, held, status < 500 ? answer : undefined, later);
+      return respond(status, answer.body, now);
     } catch (error) {
+      if (holds.length > 0 || held) await lifecycle.settle(holds, held, undefined, later);
       return fail(error, Number.isFinite(now) ? now : Date.now());
     }
   };
 }
 
+function checkIdempotency(idempotency: IdempotencyOptions | undefined): { key: IdempotencyOptions['key']; store: IdempotencyStore; ttlSeconds: number } | undefined {
+  if (idempotency === undefined) return undefined;
+  if (typeof idempotency !== 'object' || idempotency === null || typeof idempotency.key !== 'function') {
+    throw new TypeError(`${FN}: idempotency must be { key(verified), store?, ttlSeconds? }, e.g. { key: (v) => String(v.body.paymentRequestId) }`);
+  }
+  const store = idempotency.store ?? createMemoryIdempotencyStore();
+  for (const method of ['begin', 'complete', 'release'] as const) {
+    if (typeof (store as unknown as Record<string, unknown>)[method] !== 'function') {
+      throw new TypeError(`${FN}: idempotency.store must have begin, complete and release (createMemoryIdempotencyStore, createRedisIdempotencyStore)`);
+    }
+  }
+  const ttlSeconds = idempotency.ttlSeconds ?? 86_400;
+  if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 1e9) {
+    throw new TypeError(`${FN}: idempotency.ttlSeconds must be a number of seconds, at least 1`);
+  }
+  return { key: idempotency.key, store, ttlSeconds };
+}
+
 /** The verification options checked once at creation (so mistakes surface at start-up); returns the service code. */
-function probeOptions(options: TransactionVerifyOptions): string {
-  const { sc, mode } = checkTransactionOptions(options);
+function probeOptions(options: TransactionVerifyOptions): { serviceCode: string; skewMs: number } {
+  const { sc, mode, skewMs } = checkTransactionOptions(options);
   if (typeof options.clients === 'object') {
     const needs = mode === 'symmetric' ? 'clientSecret' : 'publicKey';
     for (const [partnerId, client] of Object.entries(options.clients)) {
@@ -130,5 +279,5 @@ function probeOptions(options: TransactionVerifyOptions): string {
       }
     }
   }
-  return sc;
+  return { serviceCode: sc, skewMs };
 }

@@ -51,7 +51,7 @@ export interface ServerKeys {
 const options = (keys: ServerKeys, extra: Partial<AccessTokenHandlerOptions> = {}, replayGuard = true): AccessTokenHandlerOptions => ({
   clients: { [keys.clientKey]: keys.publicKeyPem },
   tokenSecret: 'a test secret of at least thirty-two bytes, not a real one',
-  ...(replayGuard ? { replayCache: createMemoryClaimStore() } : {}),
+  replayCache: replayGuard ? createMemoryClaimStore() : false,
   ...extra,
 });
 

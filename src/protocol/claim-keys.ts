@@ -1,0 +1,70 @@
+/**
+ * The keys under which a call is claimed once: its signature (across every NICO endpoint)
+ * and its `X-EXTERNAL-ID` (per client per calendar day). Pure: the stores that hold them
+ * live in `server/`.
+ * @module
+ */
+import { utf8 } from '../crypto/bytes.js';
+import { encodeBase64Url, sha256Bytes } from '../crypto/hmac.js';
+import type { ParsedTimestamp } from './timestamp.js';
+
+const OFFSET = /^(?:Z|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * The signature claim key of a signed NICO call: `"sig:"` + base64url(SHA-256(`clientKey|X-TIMESTAMP|X-SIGNATURE`)),
+ * 47 characters. An access-token request and an inquiry or payment with the same client,
+ * `X-TIMESTAMP` and `X-SIGNATURE` get the same key, so one store refuses a signature spent
+ * on one endpoint when it comes back on another.
+ *
+ * @throws {TypeError} when an argument is not a string.
+ *
+ * @example
+ * ```ts
+ * signatureClaimKey('IONPAYTEST', '2024-01-22T15:00:01+07:00', signature); // "sig:Xk3..."
+ * ```
+ */
+export function signatureClaimKey(clientKey: string, timestamp: string, signature: string): string {
+  if (typeof clientKey !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string') {
+    throw new TypeError('signatureClaimKey: clientKey, timestamp and signature must be strings');
+  }
+  return `sig:${encodeBase64Url(sha256Bytes(utf8(`${clientKey}|${timestamp}|${signature}`)))}`;
+}
+
+/** Minutes east of UTC of `"Z"` / `"±HH:MM"`. @throws {TypeError} for anything else. @internal */
+export function offsetMinutes(offset: unknown, what: string): number {
+  const m = typeof offset === 'string' ? OFFSET.exec(offset) : null;
+  if (!m || Number(m[3] ?? 0) > 59 || Number(m[2] ?? 0) > 14) throw new TypeError(`${what} must be "Z" or "±HH:MM" (at most ±14:00), got ${JSON.stringify(offset)}`);
+  return m[1] === undefined ? 0 : (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+}
+
+/** What {@link externalIdClaim} returns. */
+export interface ExternalIdClaim {
+  /** `"xid:<clientKey>:<YYYY-MM-DD>:<X-EXTERNAL-ID>"`. */
+  readonly key: string;
+  /** The calendar day of `X-TIMESTAMP` at `dayOffset`, `YYYY-MM-DD`. */
+  readonly day: string;
+  /** When that day ends, epoch ms. */
+  readonly endOfDayMs: number;
+}
+
+/**
+ * The `X-EXTERNAL-ID` claim of a call: SNAP makes `X-EXTERNAL-ID` unique per client "in the
+ * same day", and the day is the calendar day of the call's own `X-TIMESTAMP` at `dayOffset`
+ * (default `+07:00`, Jakarta), never the server's clock: the same signed call sent at
+ * 23:59:58 and again after midnight has the same key.
+ *
+ * @throws {TypeError} for a `dayOffset` that is not `"Z"` or `"±HH:MM"`.
+ *
+ * @example
+ * ```ts
+ * externalIdClaim('IONPAYTEST', '41807553358950093184', parseTimestamp('2024-11-13T23:59:58+07:00'));
+ * // { key: 'xid:IONPAYTEST:2024-11-13:41807553358950093184', day: '2024-11-13', endOfDayMs: 1731517200000 }
+ * ```
+ */
+export function externalIdClaim(clientKey: string, externalId: string, timestamp: ParsedTimestamp, dayOffset = '+07:00'): ExternalIdClaim {
+  const offsetMs = offsetMinutes(dayOffset, 'externalIdClaim: dayOffset') * 60_000;
+  const local = timestamp.epochMs + offsetMs;
+  const day = new Date(Math.floor(local / 86_400_000) * 86_400_000).toISOString().slice(0, 10);
+  const endOfDayMs = (Math.floor(local / 86_400_000) + 1) * 86_400_000 - offsetMs;
+  return { key: `xid:${clientKey}:${day}:${externalId}`, day, endOfDayMs };
+}
