@@ -206,7 +206,16 @@ export class CallLifecycle {
    */
   async reserve(specs: readonly ClaimSpec[], report: Reporter): Promise<Hold[]> {
     if (specs.length === 0) return [];
-    const results = await settledAll(specs.map((spec) => this.reserveOne(spec, report)));
+    // Every claim is attempted, and a refusal or failure of one (thrown synchronously by a
+    // memory store, or as a rejection) never skips the release of the others.
+    const attempts = specs.map((spec): Settled<Hold> => {
+      try {
+        return this.reserveOne(spec, report);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    });
+    const results = await settledAll(attempts);
     const holds: Hold[] = [];
     let failure: unknown;
     let rank = 0;

@@ -5,6 +5,8 @@
  * paths); `startRedisServer(bin)` runs it on 127.0.0.1 at a free port, without persistence
  * (`--save '' --appendonly no`), in the foreground (`--daemonize no`, so it is our child
  * process), and resolves once it answers (a raw `INFO server` over TCP, checking the process id). `stop()` ends it (SIGTERM, then SIGKILL).
+ * With `{ port }`, it runs on that port instead: so a stopped server can be started again
+ * where its clients reconnect (without persistence, the new server starts empty).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -99,8 +101,19 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-async function startOnce(bin: string, readyTimeoutMs: number): Promise<RedisServerProcess> {
-  const port = await freePort();
+/** Options of {@link startRedisServer}. */
+export interface StartRedisServerOptions {
+  /** How long to wait for the server to answer, ms; default 10,000. */
+  readonly readyTimeoutMs?: number;
+  /**
+   * A fixed port (say, the `port` of a server that was stopped, to start it again where its
+   * clients reconnect). Default: a free port picked by the OS.
+   */
+  readonly port?: number;
+}
+
+async function startOnce(bin: string, readyTimeoutMs: number, fixedPort: number | undefined): Promise<RedisServerProcess> {
+  const port = fixedPort ?? (await freePort());
   const args = ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
   const child = spawn(bin, args, { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -159,12 +172,22 @@ async function startOnce(bin: string, readyTimeoutMs: number): Promise<RedisServ
 /**
  * Start a private redis-server. The port is picked free just before the start; if another
  * process takes it meanwhile, the server exits and a new port is tried (three attempts).
+ * With a fixed `port`, the same port is tried three times, a moment apart (it may still be
+ * in use while a server that was just stopped lets go of it).
+ *
+ * The second argument is the ready timeout in ms (default 10,000), or
+ * `{ readyTimeoutMs?, port? }`.
  */
-export async function startRedisServer(bin: string, readyTimeoutMs = 10_000): Promise<RedisServerProcess> {
+export async function startRedisServer(bin: string, options: number | StartRedisServerOptions = {}): Promise<RedisServerProcess> {
+  const { readyTimeoutMs = 10_000, port } = typeof options === 'number' ? { readyTimeoutMs: options } : options;
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65_535)) {
+    throw new RangeError(`startRedisServer: port must be an integer from 1 to 65535, got ${String(port)}`);
+  }
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
+    if (attempt > 0 && port !== undefined) await sleep(200);
     try {
-      return await startOnce(bin, readyTimeoutMs);
+      return await startOnce(bin, readyTimeoutMs, port);
     } catch (error) {
       lastError = error;
     }

@@ -1,0 +1,272 @@
+#!/usr/bin/env node
+/**
+ * Measurements only (no timed assertions), run by `npm run bench`: the money path of the
+ * transaction handler (createTransactionHandler, in process, symmetric signatures).
+ *
+ * 1. Cost per call, "before" against "after", interleaved call by call; medians and their ratio.
+ *    Every call is a valid payment (~250-byte body, Bearer token from createAccessTokenIssuer),
+ *    each one freshly signed with its own X-TIMESTAMP, X-EXTERNAL-ID and paymentRequestId;
+ *    all requests are built and signed before timing, so signing is not measured.
+ *      before: what the old handler did: no replay guard (replayCache: false), one permanent
+ *              claim of the X-EXTERNAL-ID in a claim-only store, no lifecycle, no idempotency;
+ *      after:  the money path: signature replay guard and X-EXTERNAL-ID in memory claim stores
+ *              with the reserve / keep / release lifecycle, plus idempotent answers keyed by
+ *              paymentRequestId in a memory idempotency store.
+ *    The project's target is after / before <= 1.15x; the figure is printed, never enforced.
+ * 2. Memory per entry of the memory stores (this file re-runs itself with --expose-gc: heap
+ *    used after a full GC, before and after filling a store with claims shaped like the
+ *    handler's keys), and how many seconds of single-core traffic at the measured "after"
+ *    rate the default stores hold, against how long each kind of entry is held.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import {
+  buildSymmetricStringToSign,
+  createAccessTokenIssuer,
+  createMemoryClaimStore,
+  createMemoryIdempotencyStore,
+  createTransactionHandler,
+  DEFAULT_MAX_CLAIMS,
+  formatTimestamp,
+  signSymmetric,
+} from '../dist/index.js';
+
+const CLIENT_KEY = 'IONPAYTEST';
+const CLIENT_SECRET = '33F49GnCMS1mFYlGXisbUDzVf2ATWCl9k3R++d5hDd3Frmuos/XLx8XhXpe+LDYAbpGKZYSwtlyyLOtS/8aD7A==';
+const TOKEN_SECRET = 'bench-token-secret-of-at-least-32-bytes!';
+const SERVICE_CODE = '48';
+const PATH = '/api/v1.0/cvs/payment';
+const SKEW_SECONDS = 300;
+/** Documented default maxEntries of createMemoryIdempotencyStore (not exported). */
+const DEFAULT_MAX_IDEMPOTENCY_KEYS = 100_000;
+const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const q = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)];
+const us = (ns) => `${(ns / 1000).toFixed(1)} µs`;
+const id20 = (prefix, n) => `${prefix}${String(n).padStart(20 - prefix.length, '0')}`;
+
+if (process.argv[2] === '--memory') {
+  memoryChild();
+} else {
+  await main();
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Cost per call.
+
+async function main() {
+  const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 20000);
+  const WARMUP = 1000;
+  const CALLS = SAMPLES + WARMUP; // per side
+
+  // A fixed server clock; X-TIMESTAMPs spread over the 300 s before and after it, so every
+  // call is fresh and many distinct seconds are signed.
+  const T0 = Date.parse('2024-11-13T02:54:37+07:00');
+  const NOW = T0 + 150_000;
+  const issuer = createAccessTokenIssuer({ secret: TOKEN_SECRET });
+  const token = issuer.issue(CLIENT_KEY, NOW);
+
+  let serial = 0;
+  const buildRequest = () => {
+    const n = serial++;
+    const timestamp = formatTimestamp(T0 + (n % 300) * 1000, '+07:00');
+    const body =
+      `{"partnerServiceId":"  888","customerNo":"12345","virtualAccountNo":"  88812345","paymentRequestId":"${id20('7', n)}",` +
+      `"trxDateTime":"${timestamp}","paidAmount":{"value":"10000.00","currency":"IDR"},"additionalInfo":{"goodsNm":"Merchant Goods 1"}}`;
+    const signature = signSymmetric(CLIENT_SECRET, buildSymmetricStringToSign({ method: 'POST', path: PATH, accessToken: token, body, timestamp }));
+    const headers = {
+      'Content-Type': 'application/json',
+      Authorization: `Bearer ${token}`,
+      'X-TIMESTAMP': timestamp,
+      'X-PARTNER-ID': CLIENT_KEY,
+      'X-EXTERNAL-ID': id20('4', n),
+      'X-SIGNATURE': signature,
+      'CHANNEL-ID': '95221',
+    };
+    return { method: 'POST', path: PATH, headers, body };
+  };
+  const requests = { before: [], after: [] };
+  for (let i = 0; i < CALLS; i++) {
+    requests.before.push(buildRequest());
+    requests.after.push(buildRequest());
+  }
+
+  // The merchant's code, the same for both: a payment answer of ~200 bytes.
+  const handle = ({ body }) => ({
+    responseCode: '2004800',
+    responseMessage: 'Successful',
+    virtualAccountData: {
+      partnerServiceId: body.partnerServiceId,
+      customerNo: body.customerNo,
+      virtualAccountNo: body.virtualAccountNo,
+      paymentRequestId: body.paymentRequestId,
+      paidAmount: body.paidAmount,
+    },
+  });
+  const common = {
+    serviceCode: SERVICE_CODE,
+    clients: { [CLIENT_KEY]: { clientSecret: CLIENT_SECRET } },
+    tokens: issuer,
+    clockSkewSeconds: SKEW_SECONDS,
+    now: () => NOW,
+    handle,
+  };
+  const oldIds = createMemoryClaimStore();
+  const handlers = {
+    before: createTransactionHandler({ ...common, replayCache: false, externalIds: { claim: (k, t) => oldIds.claim(k, t) } }),
+    after: createTransactionHandler({
+      ...common,
+      replayCache: createMemoryClaimStore(),
+      externalIds: createMemoryClaimStore(),
+      idempotency: {
+        key: (v) => v.body.paymentRequestId,
+        store: createMemoryIdempotencyStore({ maxEntries: Math.max(DEFAULT_MAX_IDEMPOTENCY_KEYS, CALLS) }),
+      },
+    }),
+  };
+
+  const probe = await handlers.after(buildRequest());
+  if (probe.status !== 200) throw new Error(`bench fixture does not verify: ${probe.status} ${probe.body}`);
+  const bodyBytes = Buffer.byteLength(requests.after[0].body);
+  const answerBytes = Buffer.byteLength(probe.body);
+
+  // Interleaved call by call (before, after, before, after, ...), each timed alone; the
+  // first WARMUP pairs are not counted.
+  const times = { before: [], after: [] };
+  const call = async (side, i) => {
+    const t0 = process.hrtime.bigint();
+    const response = await handlers[side](requests[side][i]);
+    const ns = Number(process.hrtime.bigint() - t0);
+    if (response.status !== 200) throw new Error(`${side} call ${i}: ${response.status} ${response.body}`);
+    return ns;
+  };
+  for (let i = 0; i < CALLS; i++) {
+    const a = await call('before', i);
+    const b = await call('after', i);
+    if (i >= WARMUP) {
+      times.before.push(a);
+      times.after.push(b);
+    }
+  }
+
+  const mBefore = median(times.before);
+  const mAfter = median(times.after);
+  const ratio = mAfter / mBefore;
+  const line = (label, xs) => `  ${label}${us(median(xs)).padStart(9)}  [${us(q(xs, 0.1))}..${us(q(xs, 0.9))}]`;
+  console.log(
+    `\nTransaction handler money path, in process, symmetric, ${bodyBytes}-byte payment body, ${answerBytes}-byte answer ` +
+      `(${SAMPLES} interleaved calls each; median, [p10..p90])`,
+  );
+  console.log(line('before: no replay guard, X-EXTERNAL-ID claim() only           ', times.before));
+  console.log(line('after:  replay guard + X-EXTERNAL-ID lifecycle + idempotency  ', times.after));
+  console.log(`  ratio after / before                                          ${ratio.toFixed(2)}x  (target <= 1.15x: ${ratio <= 1.15 ? 'yes' : 'no'})`);
+  console.log(`  extra cost of the money path                                  ${us(mAfter - mBefore)} per call`);
+
+  // -------------------------------------------------------------------------------------
+  // 2. Memory per entry, in a child with --expose-gc.
+
+  const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--memory'], {
+    env: process.env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (child.status !== 0) throw new Error(`memory measurement failed (exit ${child.status})`);
+  const mem = JSON.parse(child.stdout);
+  const rate = 1e6 / (mAfter / 1000); // calls per second on one core, "after" path
+  const mb = (bytes) => `${(bytes / 1e6).toFixed(0)} MB`;
+  const windowHold = [SKEW_SECONDS, 2 * SKEW_SECONDS]; // a signature is kept until its X-TIMESTAMP leaves the clock window
+  const dayHold = 86_400 + SKEW_SECONDS; // an X-EXTERNAL-ID is kept until the end of its day (at most a day plus the window)
+  const claimFill = DEFAULT_MAX_CLAIMS / rate;
+  const idemFill = DEFAULT_MAX_IDEMPOTENCY_KEYS / rate;
+
+  console.log(`\nMemory per entry (${mem.entries} entries per store, heap used after full GC)`);
+  console.log(`  createMemoryClaimStore, X-EXTERNAL-ID by claim() (before)        ${mem.xidClaim.toFixed(0).padStart(4)} B per claim   e.g. ${mem.samples.xid}`);
+  console.log(`  createMemoryClaimStore, X-EXTERNAL-ID by reserve()+keep() (after)${mem.xidKept.toFixed(0).padStart(5)} B per claim`);
+  console.log(`  createMemoryClaimStore, signature by reserve()+keep() (after)    ${mem.sigKept.toFixed(0).padStart(4)} B per claim   e.g. ${mem.samples.sig}`);
+  console.log(`  createMemoryIdempotencyStore, begin()+complete(), ${mem.answerBytes}-byte answer ${mem.idem.toFixed(0).padStart(4)} B per key`);
+  console.log(`  one "after" call keeps                                           ${(mem.xidKept + mem.sigKept + mem.idem).toFixed(0).padStart(4)} B (signature + X-EXTERNAL-ID + answer)`);
+
+  console.log(`\nDefault stores at the measured "after" rate, one core: ${Math.round(rate)} calls/s (1e6 / ${us(mAfter)})`);
+  console.log(`  createMemoryClaimStore, DEFAULT_MAX_CLAIMS = ${DEFAULT_MAX_CLAIMS}: fills in ${claimFill.toFixed(0)} s of traffic at that rate`);
+  console.log(
+    `    as replay cache (signatures held ${windowHold[0]}-${windowHold[1]} s):   full ~${mb(DEFAULT_MAX_CLAIMS * mem.sigKept)}; ` +
+      `holds ${(claimFill / windowHold[1]).toFixed(2)}-${(claimFill / windowHold[0]).toFixed(2)}x a window at that rate; ` +
+      `sustains ${Math.round(DEFAULT_MAX_CLAIMS / windowHold[1])}-${Math.round(DEFAULT_MAX_CLAIMS / windowHold[0])} calls/s`,
+  );
+  console.log(
+    `    as externalIds (held to end of day, <= ${dayHold} s):   full ~${mb(DEFAULT_MAX_CLAIMS * mem.xidKept)}; ` +
+      `holds ${((claimFill / dayHold) * 100).toFixed(2)}% of a day at that rate; sustains ${(DEFAULT_MAX_CLAIMS / dayHold).toFixed(1)} calls/s averaged over a day`,
+  );
+  console.log(
+    `  createMemoryIdempotencyStore, default ${DEFAULT_MAX_IDEMPOTENCY_KEYS} keys (answers held ${DEFAULT_IDEMPOTENCY_TTL_SECONDS} s): full ~${mb(DEFAULT_MAX_IDEMPOTENCY_KEYS * mem.idem)}; ` +
+      `fills in ${idemFill.toFixed(0)} s at that rate; sustains ${(DEFAULT_MAX_IDEMPOTENCY_KEYS / DEFAULT_IDEMPOTENCY_TTL_SECONDS).toFixed(2)} calls/s averaged over a day`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Memory per entry (child process, run with --expose-gc). Keys and tokens are built the
+// way the handler builds them (template strings), each entry's strings distinct.
+
+function memoryChild() {
+  const gc = globalThis.gc;
+  if (typeof gc !== 'function') throw new Error('run with --expose-gc');
+  const N = Number(process.env.BENCH_CLAIMS ?? 200_000);
+  const heap = () => {
+    for (let i = 0; i < 4; i++) gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const perEntry = (fill) => {
+    const start = heap();
+    const store = fill();
+    const bytes = (heap() - start) / N;
+    if (store.size !== N) throw new Error(`store holds ${store.size} entries, not ${N}`);
+    return bytes;
+  };
+  // As newReservationToken: 22 base64url characters per process, '.', a base-36 counter.
+  const prefix = createHash('sha256').update('prefix').digest('base64url').slice(0, 22);
+  let counter = 0;
+  const newToken = () => `${prefix}.${(++counter).toString(36)}`;
+  const sigPart = (i) => createHash('sha256').update(`sig ${i}`).digest('base64url'); // 43 characters
+  const xidKey = (i) => `xid:${CLIENT_KEY}:2024-11-13:${id20('4', i)}`;
+  const sigKey = (i) => `sig:${sigPart(i)}`;
+
+  const xidClaim = perEntry(() => {
+    const store = createMemoryClaimStore();
+    for (let i = 0; i < N; i++) store.claim(xidKey(i), 86_400);
+    return store;
+  });
+  const reserveKeep = (key) => () => {
+    const store = createMemoryClaimStore();
+    for (let i = 0; i < N; i++) {
+      const k = key(i);
+      const t = newToken();
+      store.reserve(k, t, 15);
+      store.keep(k, t, 86_400);
+    }
+    return store;
+  };
+  const xidKept = perEntry(reserveKeep(xidKey));
+  const sigKept = perEntry(reserveKeep(sigKey));
+
+  const answer = (i) =>
+    JSON.stringify({
+      responseCode: '2004800',
+      responseMessage: 'Successful',
+      virtualAccountData: { partnerServiceId: '  888', customerNo: '12345', virtualAccountNo: '  88812345', paymentRequestId: id20('7', i), paidAmount: { value: '10000.00', currency: 'IDR' } },
+    });
+  const idem = perEntry(() => {
+    const store = createMemoryIdempotencyStore({ maxEntries: N });
+    for (let i = 0; i < N; i++) {
+      const k = `idem:${SERVICE_CODE}:${CLIENT_KEY}:${id20('7', i)}`;
+      const t = newToken();
+      store.begin(k, t, 15);
+      store.complete(k, t, { fingerprint: createHash('sha256').update(`body ${i}`).digest('hex'), status: 200, body: answer(i) }, DEFAULT_IDEMPOTENCY_TTL_SECONDS);
+    }
+    return store;
+  });
+  process.stdout.write(
+    JSON.stringify({ entries: N, xidClaim, xidKept, sigKept, idem, answerBytes: answer(0).length, samples: { xid: xidKey(0), sig: sigKey(0) } }),
+  );
+}

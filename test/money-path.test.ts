@@ -1,0 +1,529 @@
+/**
+ * The money path: what happens to the X-EXTERNAL-ID, the signature claim, the idempotency
+ * record and the answer NICEPAY gets, for every branch of the inquiry and payment path
+ * (the README's "Money safety" table, row by row), and the failure cases that lost or
+ * doubled payments before (issue: "Payments that are never lost and never doubled").
+ * In-memory stores here; test/redis-money-path.test.ts runs the same against Redis.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import {
+  buildStringToSign,
+  buildSymmetricStringToSign,
+  createAccessTokenHandler,
+  createAccessTokenIssuer,
+  createMemoryClaimStore,
+  createMemoryIdempotencyStore,
+  createTransactionHandler,
+  externalIdClaim,
+  formatTimestamp,
+  parseTimestamp,
+  signatureClaimKey,
+  signSymmetric,
+  StoreError,
+  type ClaimStore,
+  type EndpointResponse,
+  type IdempotencyStore,
+  type MemoryClaimStore,
+  type MemoryIdempotencyStore,
+  type TransactionHandlerOptions,
+} from '../src/index.js';
+import { makeKeys, signedHeaders, signText } from './helpers/nicepay.js';
+
+const CLIENT = 'IONPAYTEST';
+const SECRET = 'client-secret-of-the-sandbox';
+const TOKEN_SECRET = 'token-secret-of-at-least-thirty-two-bytes';
+const NOW = Date.UTC(2024, 10, 13, 3, 0, 0); // 2024-11-13T10:00:00+07:00
+const PATH = '/api/v1.0/cvs/payment';
+const issuer = createAccessTokenIssuer({ secret: TOKEN_SECRET });
+const TOKEN = issuer.issue(CLIENT, NOW - 60_000);
+const keys = makeKeys();
+
+const payment = (id = 'PAY-1', amount = '25000.00') =>
+  `{"paymentCode":"8880012345","paymentRequestId":"${id}","paidAmount":{"value":"${amount}","currency":"IDR"}}`;
+
+interface Call {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A payment signed like NICEPAY (symmetric). `second` moves X-TIMESTAMP, so each retry is a new signature. */
+function call({ externalId = 'X-1', body = payment(), second = 0, now = NOW, token = TOKEN }: { externalId?: string; body?: string; second?: number; now?: number; token?: string } = {}): Call {
+  const timestamp = formatTimestamp(now + second * 1000);
+  const signature = signSymmetric(SECRET, buildSymmetricStringToSign({ method: 'POST', path: PATH, accessToken: token, body, timestamp }));
+  return {
+    method: 'POST',
+    path: PATH,
+    headers: {
+      'Content-Type': 'application/json',
+      Authorization: `Bearer ${token}`,
+      'X-TIMESTAMP': timestamp,
+      'X-PARTNER-ID': CLIENT,
+      'X-EXTERNAL-ID': externalId,
+      'X-SIGNATURE': signature,
+    },
+    body,
+  };
+}
+
+const code = (r: EndpointResponse) => (JSON.parse(r.body) as { responseCode: string }).responseCode;
+const answer = (r: EndpointResponse) => [r.status, code(r)];
+const OK = { responseCode: '2004800', responseMessage: 'Successful' };
+
+interface Rig {
+  handler: ReturnType<typeof createTransactionHandler>;
+  handle: ReturnType<typeof vi.fn>;
+  onError: ReturnType<typeof vi.fn>;
+  replay: MemoryClaimStore;
+  xids: MemoryClaimStore;
+  idem: MemoryIdempotencyStore;
+  /** What the stores hold for a call: 'free', 'pending' or 'kept' (probed without changing anything). */
+  state(c: Call): { signature: string; externalId: string; idempotency: string };
+}
+
+/** Options to change; `idempotency: undefined` turns idempotency off. */
+type Extra = { [K in keyof TransactionHandlerOptions]?: TransactionHandlerOptions[K] | undefined };
+
+function rig(behaviour: (n: number) => unknown = () => OK, extra: Extra = {}): Rig {
+  const replay = createMemoryClaimStore();
+  const xids = createMemoryClaimStore();
+  const idem = createMemoryIdempotencyStore();
+  let n = 0;
+  const handle = vi.fn(async () => behaviour(n++));
+  const onError = vi.fn();
+  const handler = createTransactionHandler({
+    serviceCode: '48',
+    clients: { [CLIENT]: { clientSecret: SECRET, publicKey: keys.publicKeyPem } },
+    tokens: issuer,
+    now: () => NOW,
+    replayCache: replay,
+    externalIds: xids,
+    idempotency: { key: (v) => (v.body as { paymentRequestId?: string }).paymentRequestId, store: idem },
+    onError,
+    handle: handle as never,
+    ...(extra as Partial<TransactionHandlerOptions>),
+  });
+  const probe = (store: MemoryClaimStore, key: string): string => {
+    const state = store.reserve(key, 'probe-token', 1);
+    if (state === 'reserved') {
+      store.release(key, 'probe-token');
+      return 'free';
+    }
+    return state;
+  };
+  return {
+    handler,
+    handle,
+    onError,
+    replay,
+    xids,
+    idem,
+    state(c) {
+      const ts = parseTimestamp(c.headers['X-TIMESTAMP'] as string);
+      const id = JSON.parse(c.body).paymentRequestId as string;
+      const idemState = idem.begin(`idem:48:${CLIENT}:${id}`, 'probe-token', 1);
+      if (idemState.state === 'started') idem.release(`idem:48:${CLIENT}:${id}`, 'probe-token');
+      return {
+        signature: probe(replay, signatureClaimKey(CLIENT, c.headers['X-TIMESTAMP'] as string, c.headers['X-SIGNATURE'] as string)),
+        externalId: probe(xids, externalIdClaim(CLIENT, c.headers['X-EXTERNAL-ID'] as string, ts).key),
+        idempotency: idemState.state === 'started' ? 'free' : idemState.state === 'done' ? 'stored' : 'in-flight',
+      };
+    },
+  };
+}
+
+describe('the money-safety table, row by row', () => {
+  it('handle() answers 2xx: everything kept, the answer stored, NICEPAY gets it', async () => {
+    const r = rig();
+    const c = call();
+    expect(answer(await r.handler(c))).toEqual([200, '2004800']);
+    expect(r.state(c)).toEqual({ signature: 'kept', externalId: 'kept', idempotency: 'stored' });
+  });
+  it('handle() answers 4xx: a final answer, everything kept and stored', async () => {
+    const r = rig(() => ({ responseCode: '4044812', responseMessage: 'Invalid Bill/Virtual Account' }));
+    const c = call();
+    expect(answer(await r.handler(c))).toEqual([404, '4044812']);
+    expect(r.state(c)).toEqual({ signature: 'kept', externalId: 'kept', idempotency: 'stored' });
+  });
+  it('handle() answers 5xx: everything released, NICEPAY gets the 5xx', async () => {
+    const r = rig(() => ({ responseCode: '5004801', responseMessage: 'Internal Server Error' }));
+    const c = call();
+    expect(answer(await r.handler(c))).toEqual([500, '5004801']);
+    expect(r.state(c)).toEqual({ signature: 'free', externalId: 'free', idempotency: 'free' });
+  });
+  it('handle() throws: everything released, 500 General Error, onError sees the cause', async () => {
+    const r = rig(() => {
+      throw new Error('database connection refused');
+    });
+    const c = call();
+    const res = await r.handler(c);
+    expect(answer(res)).toEqual([500, '5004800']);
+    expect(res.body).not.toContain('database');
+    expect(r.state(c)).toEqual({ signature: 'free', externalId: 'free', idempotency: 'free' });
+    expect(String((r.onError.mock.calls[0]?.[0] as Error).cause)).toContain('database connection refused');
+  });
+  it('handle() returns something that is not a body: released, 500', async () => {
+    const r = rig(() => 'OK');
+    const c = call();
+    expect(answer(await r.handler(c))).toEqual([500, '5004800']);
+    expect(r.state(c)).toEqual({ signature: 'free', externalId: 'free', idempotency: 'free' });
+  });
+  it('a call refused by verification (bad signature) reserves nothing', async () => {
+    const r = rig();
+    const c = call();
+    const forged = { ...c, headers: { ...c.headers, 'X-SIGNATURE': signSymmetric('wrong-secret', 'x') } };
+    expect(answer(await r.handler(forged))).toEqual([401, '4014800']);
+    expect(r.state(c)).toEqual({ signature: 'free', externalId: 'free', idempotency: 'free' });
+    expect(r.replay.size + r.xids.size + r.idem.size).toBe(0);
+    expect(r.handle).not.toHaveBeenCalled();
+  });
+  it('the signature was already answered (a replay, any X-EXTERNAL-ID): 401, the new id is left free', async () => {
+    const r = rig();
+    const c = call();
+    await r.handler(c);
+    const replay = { ...c, headers: { ...c.headers, 'X-EXTERNAL-ID': 'X-NEW' } };
+    const res = await r.handler(replay);
+    expect(answer(res)).toEqual([401, '4014800']);
+    expect(JSON.parse(res.body).responseMessage).toBe('Unauthorized. Request already used');
+    expect(r.state(replay).externalId).toBe('free');
+    expect(r.handle).toHaveBeenCalledTimes(1);
+  });
+  it('the X-EXTERNAL-ID was already used today (a new signature): 409, the new signature is left free', async () => {
+    const r = rig();
+    await r.handler(call());
+    const again = call({ second: 1 });
+    expect(answer(await r.handler(again))).toEqual([409, '4094800']);
+    expect(r.state(again).signature).toBe('free');
+    expect(r.handle).toHaveBeenCalledTimes(1);
+  });
+  it('a duplicate while the first call is in flight: 409, never reaches handle(), the first is unaffected', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const r = rig(async () => {
+      await gate;
+      return OK;
+    });
+    const first = r.handler(call());
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // The identical request (same signature), and NICEPAY's retry (same id, new signature).
+    expect(answer(await r.handler(call()))).toEqual([409, '4094800']);
+    expect(answer(await r.handler(call({ second: 1 })))).toEqual([409, '4094800']);
+    // Another X-EXTERNAL-ID with the same paymentRequestId: the idempotency key is in flight.
+    expect(answer(await r.handler(call({ externalId: 'X-2', second: 2 })))).toEqual([409, '4094800']);
+    release();
+    expect(answer(await first)).toEqual([200, '2004800']);
+    expect(r.handle).toHaveBeenCalledTimes(1);
+    expect(r.state(call({ second: 1 })).signature).toBe('free');
+  });
+  it('the same idempotency key and body, answered before: the same answer again, handle() not run, claims kept', async () => {
+    let n = 0;
+    const r = rig(() => ({ ...OK, paymentNo: `P-${++n}` }));
+    const first = await r.handler(call());
+    const retry = call({ externalId: 'X-2', second: 1 });
+    const again = await r.handler(retry);
+    expect([again.status, again.body]).toEqual([first.status, first.body]);
+    expect(JSON.parse(again.body).paymentNo).toBe('P-1');
+    expect(r.handle).toHaveBeenCalledTimes(1);
+    expect(r.state(retry)).toEqual({ signature: 'kept', externalId: 'kept', idempotency: 'stored' });
+  });
+  it('the same body sent with other whitespace is the same request', async () => {
+    const r = rig();
+    await r.handler(call());
+    const spaced = call({ externalId: 'X-2', second: 1, body: payment().replace(/,/g, ', ').replace(/:/g, ': ') });
+    expect(answer(await r.handler(spaced))).toEqual([200, '2004800']);
+    expect(r.handle).toHaveBeenCalledTimes(1);
+  });
+  it('the same idempotency key with another body: 404 / 4044818 Inconsistent Request, handle() not run, claims released', async () => {
+    const r = rig();
+    await r.handler(call());
+    const other = call({ externalId: 'X-2', second: 1, body: payment('PAY-1', '99999.00') });
+    const res = await r.handler(other);
+    expect(answer(res)).toEqual([404, '4044818']);
+    expect(JSON.parse(res.body).responseMessage).toBe('Inconsistent Request');
+    expect(r.handle).toHaveBeenCalledTimes(1);
+    expect(r.state(other)).toMatchObject({ signature: 'free', externalId: 'free' });
+  });
+  it('a 5xx answer is never stored: the retry under the same idempotency key runs handle() again', async () => {
+    const r = rig((n) => (n === 0 ? { responseCode: '5004800', responseMessage: 'General Error' } : OK));
+    expect(answer(await r.handler(call()))).toEqual([500, '5004800']);
+    expect(answer(await r.handler(call({ externalId: 'X-2', second: 1 })))).toEqual([200, '2004800']);
+    expect(r.handle).toHaveBeenCalledTimes(2);
+  });
+  it('idempotency.key() that throws: 500, everything released', async () => {
+    const r = rig(undefined, {
+      idempotency: {
+        key: () => {
+          throw new Error('no paymentRequestId');
+        },
+      },
+    });
+    const c = call();
+    expect(answer(await r.handler(c))).toEqual([500, '5004800']);
+    expect(r.state(c)).toMatchObject({ signature: 'free', externalId: 'free' });
+    expect(r.handle).not.toHaveBeenCalled();
+  });
+  it('idempotency.key() returning undefined skips idempotency for that call', async () => {
+    const r = rig(undefined, { idempotency: { key: () => undefined } });
+    expect(answer(await r.handler(call()))).toEqual([200, '2004800']);
+    expect(answer(await r.handler(call({ externalId: 'X-2', second: 1 })))).toEqual([200, '2004800']);
+    expect(r.handle).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('the five ways payments were lost or doubled', () => {
+  it('1. a failed handle() no longer burns the X-EXTERNAL-ID: NICEPAY\'s retry is processed, once', async () => {
+    const paid: string[] = [];
+    const r = rig((n) => {
+      if (n === 0) throw new Error('database briefly down');
+      paid.push('PAY-1');
+      return OK;
+    });
+    expect(answer(await r.handler(call()))).toEqual([500, '5004800']);
+    expect(answer(await r.handler(call({ second: 3 })))).toEqual([200, '2004800']);
+    expect(answer(await r.handler(call({ second: 6 })))).toEqual([409, '4094800']);
+    expect(paid).toEqual(['PAY-1']);
+  });
+  it('1b. the same when handle() answers 5xx', async () => {
+    const r = rig((n) => (n === 0 ? { responseCode: '5044800', responseMessage: 'Timeout' } : OK));
+    expect(answer(await r.handler(call()))).toEqual([504, '5044800']);
+    expect(answer(await r.handler(call({ second: 3 })))).toEqual([200, '2004800']);
+    expect(r.handle).toHaveBeenCalledTimes(2);
+  });
+  it('3. a captured payment replayed six times with new X-EXTERNAL-IDs is processed once', async () => {
+    const r = rig(undefined, { idempotency: undefined });
+    const c = call();
+    expect(answer(await r.handler(c))).toEqual([200, '2004800']);
+    for (let i = 0; i < 6; i++) {
+      const replay = { ...c, headers: { ...c.headers, 'X-EXTERNAL-ID': `forged-${i}` } };
+      expect(answer(await r.handler(replay))).toEqual([401, '4014800']);
+    }
+    expect(r.handle).toHaveBeenCalledTimes(1);
+  });
+  it('4. the identical signed request at 23:59:58 and again at 00:00:03 (+07:00) is processed once', async () => {
+    const stamp = Date.UTC(2024, 10, 13, 16, 59, 58); // 2024-11-13T23:59:58+07:00
+    let clock = stamp + 1000;
+    const c = call({ now: stamp, token: issuer.issue(CLIENT, stamp - 60_000) });
+    // With the replay guard (the default) and without it: the X-EXTERNAL-ID's day is X-TIMESTAMP's.
+    for (const replayCache of [undefined, false as const]) {
+      clock = stamp + 1000;
+      const r = rig(undefined, { now: () => clock, idempotency: undefined, ...(replayCache === false ? { replayCache } : {}) });
+      expect(answer(await r.handler(c))).toEqual([200, '2004800']);
+      clock = stamp + 5000; // 00:00:03 the next day
+      expect(answer(await r.handler(c))[0]).toBeGreaterThanOrEqual(401);
+      expect(r.handle).toHaveBeenCalledTimes(1);
+    }
+    // The claim lasts until the end of X-TIMESTAMP's day plus the clock window.
+    expect(externalIdClaim(CLIENT, 'X-1', parseTimestamp(c.headers['X-TIMESTAMP'] as string))).toEqual({
+      key: `xid:${CLIENT}:2024-11-13:X-1`,
+      day: '2024-11-13',
+      endOfDayMs: Date.UTC(2024, 10, 13, 17, 0, 0),
+    });
+  });
+  it('5. an access-token X-SIGNATURE is not a payment signature in asymmetric mode (default stores, no configuration)', async () => {
+    const ts = formatTimestamp(NOW - 7000);
+    const accessToken = createAccessTokenHandler({ clients: { [CLIENT]: keys.publicKeyPem }, tokenSecret: TOKEN_SECRET, now: () => NOW });
+    const headers = signedHeaders(keys.privateKey, CLIENT, ts);
+    const got = await accessToken({ method: 'POST', headers, body: '{"grantType":"client_credentials","additionalInfo":{}}' });
+    expect(got.status).toBe(200);
+    const token = JSON.parse(got.body).accessToken as string;
+    const handle = vi.fn(() => OK);
+    const asymmetric = createTransactionHandler({
+      serviceCode: '48',
+      signature: 'asymmetric',
+      clients: { [CLIENT]: { publicKey: keys.publicKeyPem } },
+      tokens: issuer,
+      now: () => NOW,
+      handle,
+    });
+    const body = payment('PAY-ATTACK', '1.00');
+    const res = await asymmetric({
+      method: 'POST',
+      path: PATH,
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'X-TIMESTAMP': ts, 'X-PARTNER-ID': CLIENT, 'X-EXTERNAL-ID': 'X-ATTACK', 'X-SIGNATURE': headers['X-SIGNATURE'] as string },
+      body,
+    });
+    expect(answer(res)).toEqual([401, '4014800']);
+    expect(handle).not.toHaveBeenCalled();
+    // The access-token request itself is not replayable either (on by default).
+    expect((await accessToken({ method: 'POST', headers, body: '{"grantType":"client_credentials","additionalInfo":{}}' })).status).toBe(401);
+    // A payment signed by NICEPAY for its own second is accepted.
+    const own = formatTimestamp(NOW - 5000);
+    const ok = await asymmetric({
+      method: 'POST',
+      path: PATH,
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'X-TIMESTAMP': own, 'X-PARTNER-ID': CLIENT, 'X-EXTERNAL-ID': 'X-OWN', 'X-SIGNATURE': signText(keys.privateKey, buildStringToSign(CLIENT, own)) },
+      body,
+    });
+    expect(answer(ok)).toEqual([200, '2004800']);
+  });
+});
+
+describe('stores that fail, stall or fill up', () => {
+  /** A store that answers after `delayMs` (or never), delegating to a memory store, recording calls. */
+  function slowStore(delayMs: number | 'never', { failWith }: { failWith?: Error } = {}) {
+    const inner = createMemoryClaimStore();
+    const calls: string[] = [];
+    const wrap = <A extends unknown[], T>(name: string, f: (...args: A) => T) => (...args: A): Promise<T> => {
+      calls.push(name);
+      return new Promise<T>((resolve, reject) => {
+        if (delayMs === 'never') return;
+        setTimeout(() => (failWith ? reject(failWith) : resolve(f(...args))), delayMs);
+      });
+    };
+    const store: ClaimStore = {
+      claim: wrap('claim', inner.claim),
+      reserve: wrap('reserve', inner.reserve),
+      keep: wrap('keep', inner.keep),
+      release: (key, token) => {
+        calls.push('release');
+        return inner.release(key, token);
+      },
+    };
+    return { store, inner, calls };
+  }
+
+  it('a store that never answers: 500 within storeTimeoutMs, STORE_TIMEOUT to onError, the reservation released behind it', async () => {
+    const { store, calls } = slowStore('never');
+    const r = rig(undefined, { externalIds: store, storeTimeoutMs: 50, idempotency: undefined });
+    const started = Date.now();
+    const res = await r.handler(call());
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(answer(res)).toEqual([500, '5004800']);
+    const error = r.onError.mock.calls.map(([e]) => e).find((e) => e instanceof StoreError) as StoreError;
+    expect(error.code).toBe('STORE_TIMEOUT');
+    expect(error.message).toMatch(/externalIds\.reserve did not answer within 50 ms/);
+    expect(calls).toEqual(['reserve', 'release']);
+    expect(r.handle).not.toHaveBeenCalled();
+    // The signature claim was released too, so the identical resend is processed once the store answers.
+    expect(r.state(call()).signature).toBe('free');
+  });
+  it('a reservation that lands after its timeout is removed by the release queued behind it', async () => {
+    // The store answers in 100 ms, the handler gives up after 30 ms; release runs after the reservation lands.
+    const inner = createMemoryClaimStore();
+    const queue: Array<() => void> = [];
+    const drain = () => queue.splice(0).forEach((f) => f());
+    const store: ClaimStore = {
+      claim: inner.claim,
+      reserve: (k, t, s) => new Promise((resolve) => queue.push(() => resolve(inner.reserve(k, t, s)))),
+      keep: (k, t, s) => new Promise((resolve) => queue.push(() => resolve(inner.keep(k, t, s)))),
+      release: (k, t) => new Promise((resolve) => queue.push(() => resolve(inner.release(k, t)))),
+    };
+    const r = rig(undefined, { externalIds: store, storeTimeoutMs: 30, idempotency: undefined });
+    expect(answer(await r.handler(call()))).toEqual([500, '5004800']);
+    expect(queue).toHaveLength(2); // the reservation, then its release, in order
+    drain();
+    await Promise.resolve();
+    expect(inner.size).toBe(0);
+    // NICEPAY's retry is processed.
+    const retry = r.handler(call({ second: 2 }));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    drain(); // reserve
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    drain(); // keep
+    expect(answer(await retry)).toEqual([200, '2004800']);
+    expect(r.handle).toHaveBeenCalledTimes(1);
+  });
+  it('a store that rejects: 500, STORE_FAILED with the store\'s error as cause, nothing left behind', async () => {
+    const { store, inner } = slowStore(1, { failWith: new Error('ECONNREFUSED 127.0.0.1:6379') });
+    const r = rig(undefined, { replayCache: store, idempotency: undefined });
+    expect(answer(await r.handler(call()))).toEqual([500, '5004800']);
+    const error = r.onError.mock.calls.map(([e]) => e).find((e) => e instanceof StoreError) as StoreError;
+    expect(error.code).toBe('STORE_FAILED');
+    expect(String((error.cause as Error).message)).toContain('ECONNREFUSED');
+    expect(inner.size).toBe(0);
+    expect(r.xids.size).toBe(0); // the X-EXTERNAL-ID reserved beside it was released
+  });
+  it('a keep that fails after handle() answered: the answer stands (the payment happened), onError is told', async () => {
+    const inner = createMemoryClaimStore();
+    const store: ClaimStore = { claim: inner.claim, reserve: inner.reserve, release: inner.release, keep: () => Promise.reject(new Error('READONLY')) };
+    const r = rig(undefined, { externalIds: store, idempotency: undefined });
+    expect(answer(await r.handler(call()))).toEqual([200, '2004800']);
+    const error = r.onError.mock.calls.map(([e]) => e).find((e) => e instanceof StoreError) as StoreError;
+    expect(error.message).toMatch(/externalIds\.keep failed/);
+  });
+  it('the memory store full: fails closed with 500, onError says it is full and how to size it', async () => {
+    const r = rig(undefined, { externalIds: createMemoryClaimStore({ maxEntries: 2 }), idempotency: undefined });
+    expect((await r.handler(call({ externalId: 'A', second: 0 }))).status).toBe(200);
+    expect((await r.handler(call({ externalId: 'B', second: 1 }))).status).toBe(200);
+    expect(answer(await r.handler(call({ externalId: 'C', second: 2 })))).toEqual([500, '5004800']);
+    const error = r.onError.mock.calls.map(([e]) => e).find((e) => e instanceof StoreError) as StoreError;
+    expect(error.code).toBe('STORE_FULL');
+    expect(error.message).toMatch(/full \(2 unexpired claims\).*Raise maxEntries/);
+    // A repeat of an unexpired id is still refused: nothing was forgotten.
+    expect(answer(await r.handler(call({ externalId: 'A', second: 3 })))).toEqual([409, '4094800']);
+    expect(r.handle).toHaveBeenCalledTimes(2);
+  });
+  it('a slow handle() keeps its reservation past the pending time to live (renewed), so a duplicate meanwhile is 409', async () => {
+    const r = rig(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1600));
+        return OK;
+      },
+      { pendingTtlSeconds: 1, storeTimeoutMs: 100, idempotency: undefined },
+    );
+    const first = r.handler(call());
+    await new Promise((resolve) => setTimeout(resolve, 1300)); // past the 1 s pending TTL
+    expect(answer(await r.handler(call({ second: 1 })))).toEqual([409, '4094800']);
+    expect(answer(await first)).toEqual([200, '2004800']);
+    expect(r.handle).toHaveBeenCalledTimes(1);
+    // onError saw the 409 refusal, and no store problem (the renewals all found the reservation).
+    expect(r.onError.mock.calls.map(([e]) => (e as Error).name)).toEqual(['SnapError']);
+  });
+  it('a claim-only store still works (the old interface); a 5xx then keeps the id, as documented', async () => {
+    const inner = createMemoryClaimStore();
+    const claimOnly: ClaimStore = { claim: (k, t) => inner.claim(k, t) };
+    const r = rig((n) => (n === 0 ? { responseCode: '5004800', responseMessage: 'General Error' } : OK), { externalIds: claimOnly, idempotency: undefined });
+    expect(answer(await r.handler(call()))).toEqual([500, '5004800']);
+    expect(answer(await r.handler(call({ second: 1 })))).toEqual([409, '4094800']);
+    expect(answer(await r.handler(call({ externalId: 'X-2', second: 2 })))).toEqual([200, '2004800']);
+  });
+  it('refuses a store with only some lifecycle methods, and bad timing options, at creation', () => {
+    const inner = createMemoryClaimStore();
+    expect(() => rig(undefined, { externalIds: { claim: inner.claim, release: inner.release } as ClaimStore })).toThrow(/reserve, keep and release/);
+    expect(() => rig(undefined, { replayCache: {} as ClaimStore })).toThrow(/replayCache must be a claim store/);
+    expect(() => rig(undefined, { storeTimeoutMs: 0 })).toThrow(/storeTimeoutMs/);
+    expect(() => rig(undefined, { pendingTtlSeconds: 1, storeTimeoutMs: 2000 })).toThrow(/longer than storeTimeoutMs/);
+    expect(() => rig(undefined, { idempotency: { key: 'paymentRequestId' } as never })).toThrow(/idempotency must be/);
+    expect(() => rig(undefined, { idempotency: { key: () => 'k', store: {} as IdempotencyStore } })).toThrow(/begin, complete and release/);
+    expect(() => rig(undefined, { dayOffset: '+7' })).toThrow(/dayOffset/);
+  });
+});
+
+describe('concurrency', () => {
+  it('1,000 concurrent identical payments: handle() runs once', async () => {
+    const r = rig(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return OK;
+    });
+    const c = call();
+    const answers = await Promise.all(Array.from({ length: 1000 }, () => r.handler(c)));
+    expect(r.handle).toHaveBeenCalledTimes(1);
+    const tally = new Map<string, number>();
+    for (const a of answers) tally.set(`${a.status} ${code(a)}`, (tally.get(`${a.status} ${code(a)}`) ?? 0) + 1);
+    expect(tally.get('200 2004800')).toBe(1);
+    expect((tally.get('409 4094800') ?? 0) + (tally.get('401 4014800') ?? 0)).toBe(999);
+  });
+  it('1,000 concurrent retries of one payment, each with its own X-EXTERNAL-ID and signature: handle() runs once', async () => {
+    const r = rig(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return OK;
+    }, { clockSkewSeconds: 600 });
+    const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) => r.handler(call({ externalId: `X-${i}`, second: -i / 2 }))));
+    expect(r.handle).toHaveBeenCalledTimes(1);
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 409)).toHaveLength(999);
+    // After it is answered, every retry gets the same answer.
+    const after = await r.handler(call({ externalId: 'X-late', second: 1 }));
+    expect([after.status, after.body]).toEqual([200, answers.find((a) => a.status === 200)?.body]);
+  });
+});
+
+describe('verifyTransactionRequest alone claims nothing (documented)', () => {
+  it('the handler\'s keys can be claimed by hand: signatureClaimKey and externalIdClaim', () => {
+    const c = call();
+    expect(signatureClaimKey(CLIENT, c.headers['X-TIMESTAMP'] as string, c.headers['X-SIGNATURE'] as string)).toMatch(/^sig:[A-Za-z0-9_-]{43}$/);
+    expect(externalIdClaim(CLIENT, 'X-1', parseTimestamp('2024-11-13T00:30:00+07:00'), 'Z').day).toBe('2024-11-12');
+    expect(() => externalIdClaim(CLIENT, 'X-1', parseTimestamp('2024-11-13T00:30:00+07:00'), '7')).toThrow(TypeError);
+  });
+});
