@@ -22,7 +22,16 @@ import { checkFreshness, parseTimestampField, type ParsedTimestamp } from './tim
 export type TransactionSignatureMode =
   /** HMAC-SHA512 with the client secret over `METHOD:path:token:sha256hex(body):X-TIMESTAMP` (SNAP; the default). */
   | 'symmetric'
-  /** SHA256withRSA over `X-PARTNER-ID|X-TIMESTAMP` with NICEPAY's public key, as the NICO pages describe. */
+  /**
+   * SHA256withRSA over `X-PARTNER-ID|X-TIMESTAMP` with NICEPAY's public key, as the NICO
+   * pages describe. **It signs neither the body, the path, the bearer token nor
+   * `X-EXTERNAL-ID`**: a signature proves only that NICEPAY signed this client and second,
+   * and it is byte for byte the access-token request's signature for the same second. The
+   * handlers' signature replay guard (on by default, shared by every endpoint) is what
+   * stops a captured signature from being spent again, on this or another endpoint; it
+   * also means two calls of one client stamped in the same second carry the same
+   * signature, and only the first is accepted.
+   */
   | 'asymmetric'
   /** SHA256withRSA over `METHOD:path:sha256hex(minify(body)):X-TIMESTAMP` (SNAP's notification form). */
   | 'asymmetric-body';
