@@ -519,6 +519,27 @@ describe('concurrency', () => {
   });
 });
 
+describe('the default stores', () => {
+  it('X-EXTERNAL-ID: one store per process and service code, shared by every handler of that endpoint', async () => {
+    const make = (serviceCode: string) =>
+      createTransactionHandler({ serviceCode, clients: { [CLIENT]: { clientSecret: SECRET } }, tokens: issuer, now: () => NOW, replayCache: false, handle: () => ({ responseCode: `200${serviceCode}00` }) });
+    const c = call({ externalId: 'X-DEFAULT-STORE' });
+    expect((await make('61')(c)).status).toBe(200);
+    expect(answer(await make('61')(call({ externalId: 'X-DEFAULT-STORE', second: 1 })))).toEqual([409, '4096100']);
+    // Another endpoint (service code) has its own scope.
+    expect((await make('62')(call({ externalId: 'X-DEFAULT-STORE', second: 2 }))).status).toBe(200);
+  });
+  it('idempotency: one store per process and service code when none is given', async () => {
+    const handle = vi.fn(() => ({ responseCode: '2006300' }));
+    const make = () =>
+      createTransactionHandler({ serviceCode: '63', clients: { [CLIENT]: { clientSecret: SECRET } }, tokens: issuer, now: () => NOW, replayCache: false, idempotency: { key: () => 'same-key' }, handle });
+    await make()(call({ externalId: 'I-1' }));
+    const again = await make()(call({ externalId: 'I-2', second: 1 }));
+    expect(again.status).toBe(200);
+    expect(handle).toHaveBeenCalledTimes(1);
+  });
+});
+
 describe('verifyTransactionRequest alone claims nothing (documented)', () => {
   it('the handler\'s keys can be claimed by hand: signatureClaimKey and externalIdClaim', () => {
     const c = call();

@@ -201,9 +201,9 @@ describe('verifyTransactionRequest: the caller\'s mistakes are TypeErrors', () =
 describe('createTransactionHandler', () => {
   const json = (r: EndpointResponse) => JSON.parse(r.body) as Record<string, unknown>;
   // The replay guard is on by default (one store per process) and X-EXTERNAL-ID uniqueness
-  // too (one store per handler); these tests send one signed call many times, so they turn
-  // the guard off. The guards have their own tests (test/money-path.test.ts).
-  const base = { ...options(), now: () => NOW, replayCache: false as const };
+  // too (one store per process and service code); these tests send one signed call many
+  // times, so they turn both off. The guards have their own tests (test/money-path.test.ts).
+  const base = { ...options(), now: () => NOW, replayCache: false as const, externalIds: false as const };
 
   it('hands the verified call to handle() and sends its body with the SNAP headers', async () => {
     const handle = vi.fn(async (v: { body: Record<string, unknown> }) => ({ responseCode: '2004700', responseMessage: 'Successful', virtualAccountData: { customerNo: v.body.customerNo } }));

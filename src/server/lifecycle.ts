@@ -84,21 +84,36 @@ export function newReservationToken(): string {
   return `${tokenPrefix}.${tokenCounter.toString(36)}`;
 }
 
-const SHARED_REPLAY_CACHE = Symbol.for('nicepay-nico.shared-replay-cache.v1');
+const SHARED_STORES = Symbol.for('nicepay-nico.shared-stores.v1');
+
+/**
+ * A store of this process, by name, created on first use: the defaults of the handlers'
+ * store options live here (on `globalThis`, so the ESM and CommonJS copies of this package
+ * share them), so handlers created more than once (per request, per route, in tests) still
+ * share their state. @internal
+ */
+export function sharedStore<T>(name: string, create: () => T): T {
+  const holder = globalThis as unknown as Record<symbol, Map<string, unknown> | undefined>;
+  let stores = holder[SHARED_STORES];
+  if (stores === undefined) {
+    stores = new Map();
+    Object.defineProperty(globalThis, SHARED_STORES, { value: stores, enumerable: false, configurable: false, writable: false });
+  }
+  let store = stores.get(name) as T | undefined;
+  if (store === undefined) {
+    store = create();
+    stores.set(name, store);
+  }
+  return store;
+}
 
 /**
  * The process's own signature replay store: one bounded in-memory claim store, shared by
- * every handler that was not given a `replayCache` (also across the ESM and CommonJS copies
- * of this package), so a signature accepted on one endpoint is refused on every other.
+ * every handler that was not given a `replayCache`, so a signature accepted on one
+ * endpoint is refused on every other.
  */
 export function sharedReplayCache(): ClaimStore {
-  const holder = globalThis as unknown as Record<symbol, ClaimStore | undefined>;
-  let store = holder[SHARED_REPLAY_CACHE];
-  if (store === undefined) {
-    store = createMemoryClaimStore();
-    Object.defineProperty(globalThis, SHARED_REPLAY_CACHE, { value: store, enumerable: false, configurable: false, writable: false });
-  }
-  return store;
+  return sharedStore('replayCache', () => createMemoryClaimStore());
 }
 
 /** Checks a store option: a full lifecycle store, a `claim`-only store, `false` (off) or `undefined` (default). @internal */

@@ -23,6 +23,7 @@ import {
   checkClaimStore,
   checkTiming,
   sharedReplayCache,
+  sharedStore,
   signatureClaim,
   type ClaimSpec,
   type Hold,
@@ -38,7 +39,7 @@ export interface IdempotencyOptions {
    * for that call. Sync or async; a throw answers `500`.
    */
   readonly key: (verified: VerifiedTransactionRequest) => string | undefined | Promise<string | undefined>;
-  /** Where answers are kept; default a {@link createMemoryIdempotencyStore} of this handler's own. Several instances: `createRedisIdempotencyStore`. */
+  /** Where answers are kept; default one {@link createMemoryIdempotencyStore} per process and service code. Several instances: `createRedisIdempotencyStore`. */
   readonly store?: IdempotencyStore;
   /** How long an answer is kept, seconds; default 86,400 (one day). */
   readonly ttlSeconds?: number;
@@ -70,9 +71,10 @@ export interface TransactionHandlerOptions extends Omit<TransactionVerifyOptions
   readonly replayCache?: ClaimStore | false;
   /**
    * `X-EXTERNAL-ID` once per client per calendar day (a repeat is `409 Conflict`). Default:
-   * an in-memory store of this handler's own (the id is unique per endpoint); give the
-   * inquiry and payment handlers one store to make it unique across both. Several
-   * instances: `createRedisClaimStore`. `false` turns the check off.
+   * one in-memory store per process and service code (the id is unique per endpoint, and
+   * every handler of that endpoint shares it); give the inquiry and payment handlers one
+   * store to make it unique across both. Several instances: `createRedisClaimStore`.
+   * `false` turns the check off.
    */
   readonly externalIds?: ClaimStore | false;
   /** Offset whose calendar day (of `X-TIMESTAMP`) scopes `X-EXTERNAL-ID` uniqueness; default `"+07:00"` (Jakarta). */
@@ -152,8 +154,8 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
   const verifyOptions: TransactionVerifyOptions = { ...verifyOnly, now: 0 };
   const { serviceCode, skewMs } = probeOptions(verifyOptions);
   const replayCache = checkClaimStore(options.replayCache, 'replayCache', FN) ?? sharedReplayCache();
-  const externalIds = checkClaimStore(options.externalIds, 'externalIds', FN) ?? createMemoryClaimStore();
-  const idem = checkIdempotency(idempotency);
+  const externalIds = checkClaimStore(options.externalIds, 'externalIds', FN) ?? sharedStore(`externalIds:${serviceCode}`, () => createMemoryClaimStore());
+  const idem = checkIdempotency(idempotency, serviceCode);
   const { timeoutMs, pendingSeconds } = checkTiming(options, FN);
   const lifecycle = new CallLifecycle(timeoutMs, pendingSeconds);
 
@@ -250,12 +252,12 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
   };
 }
 
-function checkIdempotency(idempotency: IdempotencyOptions | undefined): { key: IdempotencyOptions['key']; store: IdempotencyStore; ttlSeconds: number } | undefined {
+function checkIdempotency(idempotency: IdempotencyOptions | undefined, serviceCode: string): { key: IdempotencyOptions['key']; store: IdempotencyStore; ttlSeconds: number } | undefined {
   if (idempotency === undefined) return undefined;
   if (typeof idempotency !== 'object' || idempotency === null || typeof idempotency.key !== 'function') {
     throw new TypeError(`${FN}: idempotency must be { key(verified), store?, ttlSeconds? }, e.g. { key: (v) => String(v.body.paymentRequestId) }`);
   }
-  const store = idempotency.store ?? createMemoryIdempotencyStore();
+  const store = idempotency.store ?? sharedStore(`idempotency:${serviceCode}`, () => createMemoryIdempotencyStore());
   for (const method of ['begin', 'complete', 'release'] as const) {
     if (typeof (store as unknown as Record<string, unknown>)[method] !== 'function') {
       throw new TypeError(`${FN}: idempotency.store must have begin, complete and release (createMemoryIdempotencyStore, createRedisIdempotencyStore)`);
