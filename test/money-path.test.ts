@@ -169,6 +169,15 @@ describe('the money-safety table, row by row', () => {
     expect(answer(await r.handler(c))).toEqual([500, '5004800']);
     expect(r.state(c)).toEqual({ signature: 'free', externalId: 'free', idempotency: 'free' });
   });
+  it('handle() answers a 1xx or 3xx responseCode: not a SNAP answer, released, 500', async () => {
+    for (const responseCode of ['1004800', '3024800']) {
+      const r = rig(() => ({ responseCode, responseMessage: 'Moved' }));
+      const c = call();
+      expect(answer(await r.handler(c))).toEqual([500, '5004800']);
+      expect(r.state(c)).toEqual({ signature: 'free', externalId: 'free', idempotency: 'free' });
+      expect((r.onError.mock.calls[0]?.[0] as Error).message).toMatch(/a SNAP answer is 2xx, 4xx or 5xx/);
+    }
+  });
   it('a call refused by verification (bad signature) reserves nothing', async () => {
     const r = rig();
     const c = call();
@@ -189,13 +198,23 @@ describe('the money-safety table, row by row', () => {
     expect(r.state(replay).externalId).toBe('free');
     expect(r.handle).toHaveBeenCalledTimes(1);
   });
-  it('the X-EXTERNAL-ID was already used today (a new signature): 409, the new signature is left free', async () => {
+  it('the X-EXTERNAL-ID was already used today (a new signature): 409, and that signature is spent', async () => {
     const r = rig();
     await r.handler(call());
     const again = call({ second: 1 });
     expect(answer(await r.handler(again))).toEqual([409, '4094800']);
-    expect(r.state(again).signature).toBe('free');
+    expect(r.state(again).signature).toBe('kept');
     expect(r.handle).toHaveBeenCalledTimes(1);
+  });
+  it('a refused retry, captured and replayed under a new X-EXTERNAL-ID, is not processed (no idempotency configured)', async () => {
+    const r = rig(undefined, { idempotency: undefined });
+    await r.handler(call());
+    const retry = call({ second: 1 }); // NICEPAY's retry of an answered payment: 409
+    expect(answer(await r.handler(retry))).toEqual([409, '4094800']);
+    const replay = { ...retry, headers: { ...retry.headers, 'X-EXTERNAL-ID': 'X-NEW' } };
+    expect(answer(await r.handler(replay))).toEqual([401, '4014800']);
+    expect(r.handle).toHaveBeenCalledTimes(1);
+    expect(r.state(replay).externalId).toBe('free');
   });
   it('a duplicate while the first call is in flight: 409, never reaches handle(), the first is unaffected', async () => {
     let release!: () => void;
@@ -214,7 +233,9 @@ describe('the money-safety table, row by row', () => {
     release();
     expect(answer(await first)).toEqual([200, '2004800']);
     expect(r.handle).toHaveBeenCalledTimes(1);
-    expect(r.state(call({ second: 1 })).signature).toBe('free');
+    // The refused copies: their signatures are spent, their X-EXTERNAL-IDs left free.
+    expect(r.state(call({ second: 1 })).signature).toBe('kept');
+    expect(r.state(call({ externalId: 'X-2', second: 2 }))).toMatchObject({ signature: 'kept', externalId: 'free' });
   });
   it('the same idempotency key and body, answered before: the same answer again, handle() not run, claims kept', async () => {
     let n = 0;
@@ -234,7 +255,7 @@ describe('the money-safety table, row by row', () => {
     expect(answer(await r.handler(spaced))).toEqual([200, '2004800']);
     expect(r.handle).toHaveBeenCalledTimes(1);
   });
-  it('the same idempotency key with another body: 404 / 4044818 Inconsistent Request, handle() not run, claims released', async () => {
+  it('the same idempotency key with another body: 404 / 4044818 Inconsistent Request, handle() not run, the id left free', async () => {
     const r = rig();
     await r.handler(call());
     const other = call({ externalId: 'X-2', second: 1, body: payment('PAY-1', '99999.00') });
@@ -242,7 +263,7 @@ describe('the money-safety table, row by row', () => {
     expect(answer(res)).toEqual([404, '4044818']);
     expect(JSON.parse(res.body).responseMessage).toBe('Inconsistent Request');
     expect(r.handle).toHaveBeenCalledTimes(1);
-    expect(r.state(other)).toMatchObject({ signature: 'free', externalId: 'free' });
+    expect(r.state(other)).toMatchObject({ signature: 'kept', externalId: 'free' });
   });
   it('a 5xx answer is never stored: the retry under the same idempotency key runs handle() again', async () => {
     const r = rig((n) => (n === 0 ? { responseCode: '5004800', responseMessage: 'General Error' } : OK));
@@ -262,6 +283,27 @@ describe('the money-safety table, row by row', () => {
     expect(answer(await r.handler(c))).toEqual([500, '5004800']);
     expect(r.state(c)).toMatchObject({ signature: 'free', externalId: 'free' });
     expect(r.handle).not.toHaveBeenCalled();
+  });
+  it('idempotency.key(): numbers are keys, absent values skip, objects are a configuration error (500, onError says why)', async () => {
+    const ids: unknown[] = [12345, 12345n, null, '', { id: 1 }, 'x'.repeat(1025)];
+    let i = 0;
+    const r = rig(undefined, { idempotency: { key: () => ids[i] } });
+    // A number and the same number as a bigint are the same key.
+    expect(answer(await r.handler(call({ externalId: 'N-1', second: 0 })))).toEqual([200, '2004800']);
+    i = 1;
+    expect(answer(await r.handler(call({ externalId: 'N-2', second: 1 })))).toEqual([200, '2004800']);
+    expect(r.handle).toHaveBeenCalledTimes(1);
+    for (const [n, second] of [[2, 2], [3, 3]] as const) {
+      i = n;
+      expect(answer(await r.handler(call({ externalId: `N-${n + 1}`, second })))).toEqual([200, '2004800']);
+    }
+    expect(r.handle).toHaveBeenCalledTimes(3);
+    for (const [n, second] of [[4, 4], [5, 5]] as const) {
+      i = n;
+      expect(answer(await r.handler(call({ externalId: `N-${n + 1}`, second })))).toEqual([500, '5004800']);
+    }
+    const messages = r.onError.mock.calls.map(([e]) => (e as Error).message).filter((m) => m.includes('idempotency.key()'));
+    expect(messages).toEqual([expect.stringMatching(/returned object; it must return a string or a number/), expect.stringMatching(/a key of 1025 characters/)]);
   });
   it('idempotency.key() returning undefined skips idempotency for that call', async () => {
     const r = rig(undefined, { idempotency: { key: () => undefined } });
@@ -516,6 +558,24 @@ describe('concurrency', () => {
     // After it is answered, every retry gets the same answer.
     const after = await r.handler(call({ externalId: 'X-late', second: 1 }));
     expect([after.status, after.body]).toEqual([200, answers.find((a) => a.status === 200)?.body]);
+  });
+});
+
+describe('onError hears what NICEPAY was answered', () => {
+  it('a release that fails after a store failure is reported with the 500 the call got (access token)', async () => {
+    const onError = vi.fn();
+    const down: ClaimStore = {
+      claim: () => Promise.reject(new Error('ECONNREFUSED')),
+      reserve: () => Promise.reject(new Error('ECONNREFUSED')),
+      keep: () => Promise.reject(new Error('ECONNREFUSED')),
+      release: () => Promise.reject(new Error('ECONNREFUSED')),
+    };
+    const handler = createAccessTokenHandler({ clients: { [CLIENT]: keys.publicKeyPem }, tokenSecret: TOKEN_SECRET, now: () => NOW, replayCache: down, onError });
+    const res = await handler({ method: 'POST', headers: signedHeaders(keys.privateKey, CLIENT, formatTimestamp(NOW - 3000)), body: '{"grantType":"client_credentials","additionalInfo":{}}' });
+    expect(res.status).toBe(500);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(onError.mock.calls.length).toBeGreaterThanOrEqual(2);
+    for (const [, context] of onError.mock.calls) expect(context).toEqual({ status: 500, responseCode: '5007300' });
   });
 });
 

@@ -19,7 +19,7 @@ import { formatTimestamp } from '../protocol/timestamp.js';
 import { createTokenResponse } from '../protocol/token-response.js';
 import { signatureClaimKey } from '../protocol/claim-keys.js';
 import type { ClaimStore } from './claim-store.js';
-import { CallLifecycle, checkClaimStore, checkTiming, sharedReplayCache, signatureClaim, type Hold, type StoreTimingOptions } from './lifecycle.js';
+import { CallLifecycle, checkClaimStore, checkTiming, FAILED, sharedReplayCache, signatureClaim, type Hold, type StoreTimingOptions } from './lifecycle.js';
 import { createAccessTokenIssuer, type TokenSecret } from './token-issuer.js';
 
 /** An HTTP request, as the adapters hand it over. */
@@ -255,6 +255,9 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
       return respond(failure.httpStatus, failure.toResponseBody(), now, undefined);
     }
     let holds: Hold[] = [];
+    // The answer this call gets, for what onError hears later (a release or keep that fails).
+    const answered: ErrorContext & { status: number; responseCode: string } = { status: 500, responseCode: '5007300' };
+    const reporter = (error: unknown) => report(onError, error, { status: answered.status, responseCode: answered.responseCode });
     try {
       if (typeof request !== 'object' || request === null) throw new TypeError(`${FN}: request must be { method, headers, body }`);
       if (request.method !== 'POST') {
@@ -264,7 +267,6 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
       const publicKey = await merchantCode('clients lookup', () => resolveKey(checked.clientKey));
       if (!publicKey) throw unknownClient(checked.clientKey);
       const verified = finishAccessTokenVerification(checked, publicKey, { nowMs: now, skewMs });
-      const reporter = (error: unknown) => report(onError, error, { status: 200, responseCode: '2007300' });
       if (replayStore) {
         const key = signatureClaimKey(checked.clientKey, checked.timestampText, checked.signature);
         holds = await lifecycle.reserve([signatureClaim(replayStore, key, checked.timestamp.epochMs, skewMs, now)], reporter);
@@ -275,11 +277,16 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
         : await merchantCode('issueToken', () => (issueToken as NonNullable<typeof issueToken>)(context));
       const body = createTokenResponse({ accessToken, expiresIn });
       // The token goes out: the signature is spent for good.
-      if (holds.length > 0) await lifecycle.settle(holds, undefined, { status: 200, body: '' }, reporter);
+      answered.status = 200;
+      answered.responseCode = body.responseCode;
+      if (holds.length > 0) await lifecycle.settle(holds, undefined, { kind: 'answered', status: 200, body: '' }, reporter);
       return respond(200, body, now, verified.clientKey);
     } catch (error) {
-      if (holds.length > 0) await lifecycle.settle(holds, undefined, undefined, (e) => report(onError, e, { status: 500, responseCode: '5007300' }));
       const failure = isSnapError(error) ? error : new SnapError('GENERAL_ERROR', { cause: error });
+      answered.status = failure.httpStatus;
+      answered.responseCode = failure.responseCode;
+      // Only a failure after the reservation gets here with holds (issueToken): release them.
+      if (holds.length > 0) await lifecycle.settle(holds, undefined, FAILED, reporter);
       report(onError, error, { status: failure.httpStatus, responseCode: failure.responseCode });
       const echoed = typeof request === 'object' && request !== null ? echoClientKey(request.headers) : undefined;
       return respond(failure.httpStatus, failure.toResponseBody(), now, echoed);

@@ -45,7 +45,31 @@ export interface ClaimSpec {
   readonly keepSeconds: number;
   /** The refusal when the key is held: by a call in flight (`pending`) or for good (`kept`). */
   readonly refuse: (state: 'pending' | 'kept') => SnapError;
+  /**
+   * Kept also when the call is refused by another guard (a 4xx that did not run the
+   * merchant's code). True for the signature: a signed request that was answered, even with
+   * a refusal, is spent, so a captured copy cannot come back under a new `X-EXTERNAL-ID`.
+   * False for the `X-EXTERNAL-ID`, which a refused call must not use up.
+   */
+  readonly keepWhenRefused: boolean;
 }
+
+/**
+ * How a call ended, for {@link CallLifecycle.settle}:
+ * - `answered`: a final answer (2xx or 4xx) from the merchant's code or the idempotency
+ *   store: every claim is kept, and the answer stored under the idempotency key;
+ * - `refused`: a guard refused it (409, 404xx18) before the merchant's code ran: the
+ *   claims marked `keepWhenRefused` are kept, the others released;
+ * - `failed`: a 5xx, a throw, a store failure: everything is released.
+ */
+export type CallOutcome =
+  | { readonly kind: 'answered'; readonly status: number; readonly body: string }
+  | { readonly kind: 'refused' }
+  | { readonly kind: 'failed' };
+
+export const FAILED: CallOutcome = { kind: 'failed' };
+/** @internal */
+export const REFUSED: CallOutcome = { kind: 'refused' };
 
 /** A claim the call holds. */
 export interface Hold {
@@ -247,7 +271,7 @@ export class CallLifecycle {
       }
     }
     if (rank === 0) return holds;
-    await this.settle(holds, undefined, undefined, report);
+    await this.settle(holds, undefined, rank === 3 ? FAILED : REFUSED, report);
     throw failure;
   }
 
@@ -355,12 +379,12 @@ export class CallLifecycle {
   }
 
   /**
-   * Settle a call: with `answer` (a final answer, 2xx or 4xx) keep every claim and store the
-   * answer under the idempotency key; without, release them all. Never throws: a failure
-   * is reported (the answer stands; a reservation that could not be released expires after
-   * the pending time to live).
+   * Settle a call by its {@link CallOutcome}. Never throws: a failure is reported (the
+   * answer stands; a reservation that could not be released expires after the pending
+   * time to live).
    */
-  async settle(holds: readonly Hold[], idempotency: IdempotencyHold | undefined, answer: { status: number; body: string } | undefined, report: Reporter): Promise<void> {
+  async settle(holds: readonly Hold[], idempotency: IdempotencyHold | undefined, outcome: CallOutcome, report: Reporter): Promise<void> {
+    const answer = outcome.kind === 'answered' ? outcome : undefined;
     const work: Array<{ what: string; result: Settled<boolean> }> = [];
     const run = (what: string, call: () => Settled<boolean>) => {
       try {
@@ -373,7 +397,8 @@ export class CallLifecycle {
       if (hold.token === undefined) continue;
       const store = hold.spec.store as Required<ClaimStore>;
       const token = hold.token;
-      if (answer) run(`${hold.spec.label}.keep`, () => store.keep(hold.spec.key, token, hold.spec.keepSeconds));
+      const keep = answer !== undefined || (outcome.kind === 'refused' && hold.spec.keepWhenRefused);
+      if (keep) run(`${hold.spec.label}.keep`, () => store.keep(hold.spec.key, token, hold.spec.keepSeconds));
       else run(`${hold.spec.label}.release`, () => store.release(hold.spec.key, token));
     }
     if (idempotency) {
@@ -390,7 +415,7 @@ export class CallLifecycle {
     results.forEach((result, i) => {
       const what = (work[i] as { what: string }).what;
       if (result.status === 'rejected') report(result.reason);
-      else if (answer && result.value !== true) {
+      else if (/\.(keep|complete)$/.test(what) && result.value !== true) {
         report(
           new StoreError(
             'STORE_FAILED',
@@ -412,6 +437,7 @@ export function signatureClaim(store: ClaimStore, key: string, timestampMs: numb
     label: 'replayCache',
     key,
     keepSeconds: Math.max(1, Math.ceil((timestampMs + skewMs - now) / 1000) + 1),
+    keepWhenRefused: true,
     refuse: (state) =>
       state === 'pending'
         ? new SnapError('CONFLICT', { detail: 'the same signed request (client, X-TIMESTAMP, X-SIGNATURE) is still being processed; this copy was not run' })

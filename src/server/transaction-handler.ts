@@ -21,6 +21,8 @@ import { createMemoryIdempotencyStore, type IdempotencyStore } from './idempoten
 import {
   CallLifecycle,
   checkClaimStore,
+  FAILED,
+  REFUSED,
   checkTiming,
   sharedReplayCache,
   sharedStore,
@@ -35,10 +37,13 @@ import {
 export interface IdempotencyOptions {
   /**
    * The business key of a call, from the verified request: for a payment, NICEPAY's unique
-   * id of it, e.g. `(v) => String(v.body.paymentRequestId)`. `undefined` skips idempotency
-   * for that call. Sync or async; a throw answers `500`.
+   * id of it, e.g. `({ body }) => body.paymentRequestId`. A string, or a number or bigint
+   * (used as its decimal text), of at most 1,024 characters; `undefined`, `null` or `''`
+   * (the field is absent) skips idempotency for that call. Anything else (an object, a
+   * boolean) is a configuration error: the call is answered `500` and `onError` says why.
+   * Sync or async; a throw answers `500`.
    */
-  readonly key: (verified: VerifiedTransactionRequest) => string | undefined | Promise<string | undefined>;
+  readonly key: (verified: VerifiedTransactionRequest) => unknown;
   /** Where answers are kept; default one {@link createMemoryIdempotencyStore} per process and service code. Several instances: `createRedisIdempotencyStore`. */
   readonly store?: IdempotencyStore;
   /** How long an answer is kept, seconds; default 86,400 (one day). */
@@ -181,6 +186,7 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
         label: 'externalIds',
         key,
         keepSeconds: Math.max(1, Math.ceil((endOfDayMs + skewMs - now) / 1000)),
+        keepWhenRefused: false,
         refuse: (state) =>
           new SnapError('CONFLICT', {
             detail: state === 'pending' ? `${id} is in use by a call still being processed; this one was not run` : `${id} was already used on ${day} (X-TIMESTAMP's day at ${dayOffset})`,
@@ -194,10 +200,10 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
     let now = Date.now();
     let holds: Hold[] = [];
     let held: IdempotencyHold | undefined;
-    let answer: { status: number; body: string } | undefined;
-    let status = 500;
-    let responseCode = '';
-    const later = (error: unknown) => report(onError, error, { status, responseCode });
+    let answer: { status: number; body: string; responseCode: string } | undefined;
+    // The answer this call gets, for what onError hears later (a release or keep that fails).
+    const answered = { status: 500, responseCode: `500${serviceCode}00` };
+    const later = (error: unknown) => report(onError, error, { status: answered.status, responseCode: answered.responseCode });
     try {
       now = clock();
       if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError(`${FN}: now() returned ${String(now)}`);
@@ -209,16 +215,13 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
       holds = await lifecycle.reserve(claimsOf(verified, now), later);
 
       if (idem) {
-        const key = await merchantCode('idempotency.key()', serviceCode, () => idem.key(verified));
+        const key = idempotencyKey(await merchantCode('idempotency.key()', serviceCode, () => idem.key(verified)));
         if (key !== undefined) {
-          if (typeof key !== 'string' || key === '' || key.length > 1024) {
-            throw new TypeError(`${FN}: idempotency.key() must return a non-empty string of at most 1024 characters, or undefined`);
-          }
           const fingerprint = bodySha256Hex(verified.rawBody, 'minified');
           const outcome = await lifecycle.begin({ store: idem.store, key: `idem:${serviceCode}:${verified.clientKey}:${key}`, fingerprint, ttlSeconds: idem.ttlSeconds }, later);
           if ('answer' in outcome) {
             // The same request was answered before: the same answer again, handle() not run.
-            answer = { status: outcome.answer.status, body: outcome.answer.body };
+            answer = { status: outcome.answer.status, body: outcome.answer.body, responseCode: responseCodeOf(outcome.answer.body) };
           } else {
             held = outcome.hold;
           }
@@ -237,19 +240,53 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
           throw new TypeError(`${FN}: handle() must return the response body as an object, got ${result === null ? 'null' : Array.isArray(result) ? 'an array' : typeof result}`);
         }
         const code = (result as { responseCode?: unknown }).responseCode;
-        status = typeof code === 'string' && /^[1-5][0-9]{6}$/.test(code) ? Number(code.slice(0, 3)) : 200;
-        responseCode = typeof code === 'string' ? code : '';
-        answer = { status, body: JSON.stringify(result) };
+        if (typeof code === 'string' && /^[13][0-9]{6}$/.test(code)) {
+          // A 1xx or 3xx is neither a final answer nor a failure: never sent, never kept.
+          throw new TypeError(`${FN}: handle() returned responseCode ${code}; a SNAP answer is 2xx, 4xx or 5xx`);
+        }
+        const status = typeof code === 'string' && /^[245][0-9]{6}$/.test(code) ? Number(code.slice(0, 3)) : 200;
+        answer = { status, body: JSON.stringify(result), responseCode: typeof code === 'string' ? code : '' };
       }
-      status = answer.status;
+      const { status } = answer;
+      answered.status = status;
+      answered.responseCode = answer.responseCode;
       // A final answer keeps the claims (and stores the answer); a 5xx releases them.
-      await lifecycle.settle(holds, held, status < 500 ? answer : undefined, later);
+      await lifecycle.settle(holds, held, status < 500 ? { kind: 'answered', status, body: answer.body } : FAILED, later);
       return respond(status, answer.body, now);
     } catch (error) {
-      if (holds.length > 0 || held) await lifecycle.settle(holds, held, undefined, later);
+      if (holds.length > 0 || held) {
+        // A guard's refusal (409 in flight, 404xx18) spends the signature; anything else releases all.
+        const refused = isSnapError(error) && (error as SnapError).httpStatus < 500;
+        answered.status = refused ? (error as SnapError).httpStatus : 500;
+        answered.responseCode = refused ? (error as SnapError).withServiceCode(serviceCode).responseCode : `500${serviceCode}00`;
+        await lifecycle.settle(holds, held, refused ? REFUSED : FAILED, later);
+      }
       return fail(error, Number.isFinite(now) ? now : Date.now());
     }
   };
+}
+
+/** The idempotency key as text; `undefined` to skip. @throws {TypeError} for a value that cannot be a key. */
+function idempotencyKey(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const key = typeof value === 'string' ? value : typeof value === 'bigint' || (typeof value === 'number' && Number.isFinite(value)) ? String(value) : undefined;
+  if (key === undefined || key.length > 1024) {
+    throw new TypeError(
+      `${FN}: idempotency.key() returned ${key === undefined ? (Array.isArray(value) ? 'an array' : typeof value) : `a key of ${key.length} characters`}; ` +
+        'it must return a string or a number of at most 1024 characters, or undefined to skip idempotency for the call',
+    );
+  }
+  return key;
+}
+
+/** The `responseCode` of a JSON answer, or `''`. */
+function responseCodeOf(body: string): string {
+  try {
+    const code = (JSON.parse(body) as { responseCode?: unknown }).responseCode;
+    return typeof code === 'string' ? code : '';
+  } catch {
+    return '';
+  }
 }
 
 function checkIdempotency(idempotency: IdempotencyOptions | undefined, serviceCode: string): { key: IdempotencyOptions['key']; store: IdempotencyStore; ttlSeconds: number } | undefined {
