@@ -156,7 +156,7 @@ if (args.serve) {
     return json;
   };
 
-  console.log(`${bold('nicepay-nico demo')}: access-token endpoint on ${cyan(url)}, NICEPAY played with its sandbox key`);
+  console.log(`${bold('nicepay-nico demo')}: access-token, CVS inquiry and CVS payment endpoints on ${cyan(origin)}, NICEPAY played with its sandbox key`);
 
   const valid = nicepayHeaders();
   const token = await story('1. A valid request, signed like NICEPAY', { status: 200, code: '2007300' }, valid);
@@ -175,9 +175,15 @@ if (args.serve) {
 
   await story('5. The valid request of step 1, replayed', { status: 401, code: '4017300' }, valid);
 
-  /** Each call NICEPAY signs gets its own second (now, 1 s ago, ...): a retry is a new signature. */
-  let tick = 0;
-  const stamp = () => formatTimestamp(Date.now() - 1000 * tick++);
+  /**
+   * Each call NICEPAY signs gets its own second, counting up from a minute ago (inside the
+   * 5-minute clock window), so every retry carries a new X-TIMESTAMP and so a new signature.
+   */
+  let lastStamp = 0;
+  const stamp = () => {
+    lastStamp = Math.max(Math.floor(Date.now() / 1000) * 1000 - 60_000, lastStamp + 1000);
+    return formatTimestamp(lastStamp);
+  };
   /** Sign a call after the token like NICEPAY: HMAC-SHA512 with the client secret (SNAP symmetric). */
   const transaction = (path, body, { accessToken = token.accessToken, externalId } = {}) => {
     const timestamp = stamp();
@@ -212,6 +218,6 @@ if (args.serve) {
 
   server.close();
   const passed = cases.filter(Boolean).length;
-  console.log(`\n${passed === cases.length ? green('every answer as the protocol requires') : red('some answers were wrong')} (${passed}/${cases.length})`);
+  console.log(`\n${passed === cases.length ? green('every answer as the protocol requires') : red('some answers were wrong')} (${passed}/${cases.length} checks: 12 answers, the token, the payment count)`);
   process.exit(passed === cases.length ? 0 : 1);
 }

@@ -15,7 +15,7 @@ describe('npm run demo', () => {
   it('plays the whole story against a real local server and exits 0', () => {
     const run = spawnSync(process.execPath, ['scripts/demo.mjs'], { cwd: root, encoding: 'utf8', timeout: 30_000, env: { ...process.env, NO_COLOR: '1' } });
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/listening|endpoint on http:\/\/127\.0\.0\.1:\d+/);
+    expect(run.stdout).toMatch(/listening|endpoints on http:\/\/127\.0\.0\.1:\d+/);
     expect(run.stdout).toMatch(/1\. A valid request[\s\S]*< HTTP 200[\s\S]*"responseCode":"2007300"[\s\S]*token check: valid for IONPAYTEST/);
     expect(run.stdout).toMatch(/2\. [^\n]*signature[\s\S]*?< HTTP 401[\s\S]*?Unauthorized\. Signature does not verify/);
     expect(run.stdout).toMatch(/3\. A stale timestamp[\s\S]*?< HTTP 401[\s\S]*?X-TIMESTAMP is 6\d\d s behind/);
@@ -29,7 +29,7 @@ describe('npm run demo', () => {
     expect(run.stdout).toMatch(/11\. [^\n]*new X-EXTERNAL-ID[\s\S]*?< HTTP 200[\s\S]*?"responseCode":"2004800"/);
     expect(run.stdout).toContain('payments recorded by the merchant: 1 (processed exactly once)');
     expect(run.stdout).toMatch(/12\. [^\n]*expired[\s\S]*?< HTTP 401[\s\S]*?"responseCode":"4014701","responseMessage":"Invalid Token \(B2B\)"/);
-    expect(run.stdout).toContain('every answer as the protocol requires (14/14)');
+    expect(run.stdout).toContain('every answer as the protocol requires (14/14 checks');
     expect(run.stdout).not.toContain('UNEXPECTED');
   });
 

@@ -21,10 +21,10 @@ export type { IoRedisClientLike, NodeRedisClientLike, RedisClaimStoreClient, Red
 /** Options of {@link createRedisClaimStore}. */
 export interface RedisClaimStoreOptions {
   /**
-   * Prepended to every key; default `'nicepay-nico:'`. Give each use its own prefix when
-   * several stores share one database (say `'nicepay-nico:replay:'` and
-   * `'nicepay-nico:external-id:'`). A key prefix configured on the client itself (ioredis
-   * `keyPrefix`) is added on top of this one.
+   * Prepended to every key; default `'nicepay-nico:'`. The handlers' keys carry their kind
+   * (`sig:`, `xid:`), so one store serves as both `replayCache` and `externalIds`; give a
+   * prefix to separate environments that share one database (`'nicepay-nico:staging:'`).
+   * A key prefix configured on the client itself (ioredis `keyPrefix`) is added on top.
    */
   readonly prefix?: string;
 }

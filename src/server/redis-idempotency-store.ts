@@ -10,7 +10,7 @@ import { checkPrefix, commandSender, describeReply, replyInteger, replyText, toM
 
 /** Options of {@link createRedisIdempotencyStore}. */
 export interface RedisIdempotencyStoreOptions {
-  /** Prepended to every key; default `'nicepay-nico:idempotency:'`. */
+  /** Prepended to every key; default `'nicepay-nico:'` (the keys start with `idem:`). */
   readonly prefix?: string;
 }
 
@@ -67,7 +67,7 @@ const IN_FLIGHT: IdempotencyBegin = Object.freeze({ state: 'in-flight' });
  * ```
  */
 export function createRedisIdempotencyStore(client: RedisClaimStoreClient, options: RedisIdempotencyStoreOptions = {}): RedisIdempotencyStore {
-  const prefix = checkPrefix(options.prefix, 'nicepay-nico:idempotency:', FN);
+  const prefix = checkPrefix(options.prefix, 'nicepay-nico:', FN);
   const send = commandSender(client, FN);
   const evaluate = (script: string, key: string, ...args: string[]) => send(['EVAL', script, '1', prefix + key, ...args], prefix + key);
 
