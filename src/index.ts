@@ -100,4 +100,4 @@ export type {
   VerifiedTransactionRequest,
 } from './protocol/transaction-request.js';
 export { createTransactionHandler } from './server/transaction-handler.js';
-export type { IdempotencyOptions, TransactionHandler, TransactionHandlerOptions } from './server/transaction-handler.js';
+export type { HandleContext, IdempotencyOptions, TransactionHandler, TransactionHandlerOptions } from './server/transaction-handler.js';

@@ -284,26 +284,32 @@ describe('the money-safety table, row by row', () => {
     expect(r.state(c)).toMatchObject({ signature: 'free', externalId: 'free' });
     expect(r.handle).not.toHaveBeenCalled();
   });
-  it('idempotency.key(): numbers are keys, absent values skip, objects are a configuration error (500, onError says why)', async () => {
-    const ids: unknown[] = [12345, 12345n, null, '', { id: 1 }, 'x'.repeat(1025)];
-    let i = 0;
-    const r = rig(undefined, { idempotency: { key: () => ids[i] } });
-    // A number and the same number as a bigint are the same key.
-    expect(answer(await r.handler(call({ externalId: 'N-1', second: 0 })))).toEqual([200, '2004800']);
-    i = 1;
-    expect(answer(await r.handler(call({ externalId: 'N-2', second: 1 })))).toEqual([200, '2004800']);
+  it('idempotency.key(): numbers are keys, long keys are hashed, absent values skip, objects are a configuration error', async () => {
+    let key: unknown = 12345;
+    const r = rig(undefined, { idempotency: { key: () => key } });
+    let second = 0;
+    const send = async () => answer(await r.handler(call({ externalId: `N-${second}`, second: second++ })));
+    // A number and the same number as a bigint are the same key: the second is the stored answer.
+    expect(await send()).toEqual([200, '2004800']);
+    key = 12345n;
+    expect(await send()).toEqual([200, '2004800']);
     expect(r.handle).toHaveBeenCalledTimes(1);
-    for (const [n, second] of [[2, 2], [3, 3]] as const) {
-      i = n;
-      expect(answer(await r.handler(call({ externalId: `N-${n + 1}`, second })))).toEqual([200, '2004800']);
+    // A key of any length works (long ones are hashed): the same long key twice runs handle() once.
+    key = 'k'.repeat(5000);
+    expect(await send()).toEqual([200, '2004800']);
+    expect(await send()).toEqual([200, '2004800']);
+    expect(r.handle).toHaveBeenCalledTimes(2);
+    // Absent values, and what String() makes of them, skip idempotency: each runs handle().
+    for (const absent of [null, '', 'undefined', 'null']) {
+      key = absent;
+      expect(await send()).toEqual([200, '2004800']);
     }
-    expect(r.handle).toHaveBeenCalledTimes(3);
-    for (const [n, second] of [[4, 4], [5, 5]] as const) {
-      i = n;
-      expect(answer(await r.handler(call({ externalId: `N-${n + 1}`, second })))).toEqual([500, '5004800']);
-    }
+    expect(r.handle).toHaveBeenCalledTimes(6);
+    // An object is a configuration error: 500, and onError says why.
+    key = { id: 1 };
+    expect(await send()).toEqual([500, '5004800']);
     const messages = r.onError.mock.calls.map(([e]) => (e as Error).message).filter((m) => m.includes('idempotency.key()'));
-    expect(messages).toEqual([expect.stringMatching(/returned object; it must return a string or a number/), expect.stringMatching(/a key of 1025 characters/)]);
+    expect(messages).toEqual([expect.stringMatching(/returned object; it must return a string or a number/)]);
   });
   it('idempotency.key() returning undefined skips idempotency for that call', async () => {
     const r = rig(undefined, { idempotency: { key: () => undefined } });
@@ -558,6 +564,106 @@ describe('concurrency', () => {
     // After it is answered, every retry gets the same answer.
     const after = await r.handler(call({ externalId: 'X-late', second: 1 }));
     expect([after.status, after.body]).toEqual([200, answers.find((a) => a.status === 200)?.body]);
+  });
+});
+
+describe('attacks found by review, kept as tests', () => {
+  it('a keep that fails briefly (store back within the pending TTL) is retried until the claim is kept', async () => {
+    const inner = createMemoryClaimStore();
+    let failKeeps = 1;
+    const store: ClaimStore = {
+      claim: inner.claim,
+      reserve: inner.reserve,
+      release: inner.release,
+      keep: (k, t, s) => (failKeeps-- > 0 ? Promise.reject(new Error('ECONNRESET')) : Promise.resolve(inner.keep(k, t, s))),
+    };
+    const r = rig(undefined, { externalIds: store, idempotency: undefined });
+    expect(answer(await r.handler(call()))).toEqual([200, '2004800']);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const key = externalIdClaim(CLIENT, 'X-1', parseTimestamp(call().headers['X-TIMESTAMP'] as string)).key;
+    expect(inner.reserve(key, 'probe', 1)).toBe('kept');
+    // NICEPAY's retry long after the pending TTL would have lapsed is still refused.
+    expect(answer(await r.handler(call({ second: 1 })))).toEqual([409, '4094800']);
+    expect(r.handle).toHaveBeenCalledTimes(1);
+  });
+  it('handle() gets a signal that aborts when its reservations cannot be renewed (the store went away)', async () => {
+    const inner = createMemoryClaimStore();
+    let reserves = 0;
+    const store: ClaimStore = {
+      claim: inner.claim,
+      keep: inner.keep,
+      release: inner.release,
+      reserve: (k, t, s) => (reserves++ === 0 ? Promise.resolve(inner.reserve(k, t, s)) : Promise.reject(new Error('ETIMEDOUT'))),
+    };
+    let seen: AbortSignal | undefined;
+    const r = rig(
+      async (n) => {
+        void n;
+        await new Promise((resolve) => setTimeout(resolve, 1200));
+        if (seen?.aborted) throw new Error('not committing: lease lost');
+        return OK;
+      },
+      { externalIds: store, pendingTtlSeconds: 1, storeTimeoutMs: 100, idempotency: undefined },
+    );
+    r.handle.mockImplementationOnce(async (_v: unknown, context: { signal: AbortSignal }) => {
+      seen = context.signal;
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      if (context.signal.aborted) throw new Error('not committing: lease lost');
+      return OK;
+    });
+    expect(answer(await r.handler(call()))).toEqual([500, '5004800']);
+    expect(seen?.aborted).toBe(true);
+    expect((seen?.reason as StoreError).code).toBe('STORE_FAILED');
+  });
+  it('a bigint in handle()\'s answer is sent as its digits; a body that does not serialise to an object is a 500', async () => {
+    const r = rig(() => ({ ...OK, paidAmount: { value: 10000n, currency: 'IDR' } }));
+    const res = await r.handler(call());
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).paidAmount).toEqual({ value: '10000', currency: 'IDR' });
+    for (const bad of [new Date(0), { toJSON: () => undefined }, { toJSON: () => 'text' }]) {
+      const b = rig(() => bad);
+      const c = call({ externalId: 'B-1' });
+      expect(answer(await b.handler(c))).toEqual([500, '5004800']);
+    }
+  });
+  it('a custom idempotency store that returns an answer this library could not send: 500, never a crash', async () => {
+    for (const answerOfStore of [{ fingerprint: 'x', status: 1000, body: '{}' }, { fingerprint: 'x', status: 200, body: { parsed: true } }, { fingerprint: 'x', status: '200', body: '{}' }, undefined]) {
+      const inner = createMemoryIdempotencyStore();
+      const release = vi.fn(inner.release);
+      const store: IdempotencyStore = { begin: () => ({ state: 'done', answer: answerOfStore }) as never, complete: inner.complete, release };
+      const r = rig(undefined, { idempotency: { key: () => 'k', store } });
+      expect(answer(await r.handler(call()))).toEqual([500, '5004800']);
+      const error = r.onError.mock.calls.map(([e]) => e).find((e) => e instanceof StoreError) as StoreError;
+      expect(error.message).toMatch(/idempotency\.store\.begin returned neither/);
+      expect(release).toHaveBeenCalledTimes(1);
+      expect(r.handle).not.toHaveBeenCalled();
+    }
+  });
+  it('a store that answers garbage to reserve has what it wrote released', async () => {
+    for (const garbage of ['maybe', 2, undefined, true]) {
+      const inner = createMemoryClaimStore();
+      const store: ClaimStore = { claim: inner.claim, keep: inner.keep, release: inner.release, reserve: (k, t, s) => (inner.reserve(k, t, s), garbage as never) };
+      const r = rig(undefined, { externalIds: store, idempotency: undefined });
+      expect(answer(await r.handler(call()))).toEqual([500, '5004800']);
+      expect(inner.size).toBe(0);
+    }
+    // A thenable whose then() throws is a StoreError too.
+    const inner = createMemoryClaimStore();
+    const thenThrows: ClaimStore = { claim: inner.claim, keep: inner.keep, release: inner.release, reserve: () => ({ then: () => { throw new Error('bad thenable'); } }) as never };
+    const r = rig(undefined, { externalIds: thenThrows, idempotency: undefined });
+    expect(answer(await r.handler(call()))).toEqual([500, '5004800']);
+    expect(r.onError.mock.calls.some(([e]) => e instanceof StoreError)).toBe(true);
+  });
+  it('handlers sharing a replay store with different clock windows keep signatures for the widest (asymmetric)', async () => {
+    const replayCache = createMemoryClaimStore();
+    const keep = vi.spyOn(replayCache, 'keep');
+    const ts = formatTimestamp(NOW - 1000);
+    const tokenHandler = createAccessTokenHandler({ clients: { [CLIENT]: keys.publicKeyPem }, tokenSecret: TOKEN_SECRET, now: () => NOW, replayCache });
+    createTransactionHandler({ serviceCode: '48', signature: 'asymmetric', clients: { [CLIENT]: { publicKey: keys.publicKeyPem } }, tokens: issuer, now: () => NOW, clockSkewSeconds: 600, replayCache, handle: () => OK });
+    const got = await tokenHandler({ method: 'POST', headers: signedHeaders(keys.privateKey, CLIENT, ts), body: '{"grantType":"client_credentials","additionalInfo":{}}' });
+    expect(got.status).toBe(200);
+    // Kept until X-TIMESTAMP + 600 s (the payment endpoint's window), not + 300 s.
+    expect(keep.mock.calls[0]?.[2]).toBe(600);
   });
 });
 

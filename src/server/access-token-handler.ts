@@ -19,7 +19,7 @@ import { formatTimestamp } from '../protocol/timestamp.js';
 import { createTokenResponse } from '../protocol/token-response.js';
 import { signatureClaimKey } from '../protocol/claim-keys.js';
 import type { ClaimStore } from './claim-store.js';
-import { CallLifecycle, checkClaimStore, checkTiming, FAILED, sharedReplayCache, signatureClaim, type Hold, type StoreTimingOptions } from './lifecycle.js';
+import { CallLifecycle, checkClaimStore, checkTiming, FAILED, registerWindow, sharedReplayCache, signatureClaim, type Hold, type StoreTimingOptions } from './lifecycle.js';
 import { createAccessTokenIssuer, type TokenSecret } from './token-issuer.js';
 
 /** An HTTP request, as the adapters hand it over. */
@@ -214,6 +214,7 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
   if (typeof clock !== 'function') throw new TypeError(`${FN}: now must be a function returning epoch ms`);
   const skew = options.clockSkewSeconds ?? 300;
   if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0) throw new TypeError(`${FN}: clockSkewSeconds must be a non-negative number`);
+  if (replayStore) registerWindow(replayStore, skew * 1000);
   const expiresIn = options.expiresIn ?? 900;
   if (!Number.isInteger(expiresIn) || expiresIn < 1) throw new TypeError(`${FN}: expiresIn must be a positive whole number of seconds`);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

@@ -95,7 +95,7 @@ export function checkStoredAnswer(answer: unknown, method: string): StoredAnswer
  * @example
  * ```ts
  * const store = createMemoryIdempotencyStore();
- * createTransactionHandler({ ...options, idempotency: { key: (v) => String(v.body.paymentRequestId), store } });
+ * createTransactionHandler({ ...options, idempotency: { key: ({ body }) => body.paymentRequestId, store } });
  * ```
  */
 export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = {}): MemoryIdempotencyStore {

@@ -10,7 +10,7 @@ import { fillRandom } from '../crypto/random.js';
 import { encodeBase64Url } from '../crypto/hmac.js';
 import { SnapError } from '../errors.js';
 import { createMemoryClaimStore, type ClaimStore, type ReserveResult } from './claim-store.js';
-import type { IdempotencyBegin, IdempotencyStore, StoredAnswer } from './idempotency-store.js';
+import { checkStoredAnswer, type IdempotencyBegin, type IdempotencyStore, type StoredAnswer } from './idempotency-store.js';
 import { isStoreError, StoreError } from './store-error.js';
 
 /** Default of `storeTimeoutMs`: how long a handler waits for one store call. */
@@ -76,6 +76,8 @@ export interface Hold {
   readonly spec: ClaimSpec;
   /** The reservation's token; `undefined` for a store with `claim` only (nothing to keep or release). */
   readonly token: string | undefined;
+  /** When the store last confirmed the reservation (reserved or renewed), epoch ms: it holds until this plus the pending time to live. */
+  confirmedAt: number;
 }
 
 /** The idempotency key a call holds. */
@@ -85,6 +87,8 @@ export interface IdempotencyHold {
   readonly token: string;
   readonly fingerprint: string;
   readonly ttlSeconds: number;
+  /** As {@link Hold.confirmedAt}. */
+  confirmedAt?: number;
 }
 
 /** What a call's idempotency check found: a key to hold, or the answer stored for it. */
@@ -199,23 +203,33 @@ function callStore<T>(what: string, call: () => Settled<T>, timeoutMs: number, o
       reject(
         new StoreError(
           'STORE_TIMEOUT',
-          `${what} did not answer within ${timeoutMs} ms (storeTimeoutMs), so the call was answered 500 for NICEPAY to retry; ` +
-            'anything it reserved is released behind it. Check the store, and give its client a bound (ioredis enableOfflineQueue: false, node-redis disableOfflineQueue: true).',
+          `${what} did not answer within ${timeoutMs} ms (storeTimeoutMs); ${consequenceOf(what)}. ` +
+            'Check the store, and give its client a bound (ioredis enableOfflineQueue: false, node-redis disableOfflineQueue: true).',
         ),
       );
     }, timeoutMs);
-    pending.then(
-      (value) => {
+    const settleError = (error: unknown) => {
+      clearTimeout(timer);
+      giveUp();
+      reject(storeFailure(what, error));
+    };
+    try {
+      pending.then((value) => {
         clearTimeout(timer);
         resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        giveUp();
-        reject(storeFailure(what, error));
-      },
-    );
+      }, settleError);
+    } catch (error) {
+      settleError(error); // a thenable whose then() throws
+    }
   });
+}
+
+/** What a failure of `what` means for the call, for messages. */
+function consequenceOf(what: string): string {
+  if (/\((renewal)\)$/.test(what)) return 'the reservation could not be renewed while the merchant\'s code ran, so the call\'s signal is aborted when it may have lapsed';
+  if (/\.(keep|complete)$/.test(what)) return 'the answer stands (the merchant\'s code ran), and keeping the claim is retried in the background until its reservation would expire';
+  if (/\.release$/.test(what)) return 'the reservation expires by itself after pendingTtlSeconds';
+  return 'the call was answered 500 for NICEPAY to retry, and anything it reserved is released behind it';
 }
 
 function storeFailure(what: string, error: unknown): unknown {
@@ -224,7 +238,7 @@ function storeFailure(what: string, error: unknown): unknown {
     // A store that answered something it should not have, or a programming error: keep its message.
     return new StoreError('STORE_FAILED', `${what} failed: ${error.message}`, { cause: error });
   }
-  return new StoreError('STORE_FAILED', `${what} failed (see cause); the call was answered 500 for NICEPAY to retry`, { cause: error });
+  return new StoreError('STORE_FAILED', `${what} failed (see cause); ${consequenceOf(what)}`, { cause: error });
 }
 
 async function settledAll<T>(values: readonly Settled<T>[]): Promise<PromiseSettledResult<T>[]> {
@@ -280,7 +294,7 @@ export class CallLifecycle {
     if (!hasLifecycle(store)) {
       const claimed = callStore(`${spec.label}.claim`, () => store.claim(key, spec.keepSeconds), this.timeoutMs);
       const decide = (fresh: boolean): Hold => {
-        if (fresh === true) return { spec, token: undefined };
+        if (fresh === true) return { spec, token: undefined, confirmedAt: Date.now() };
         if (fresh === false) throw spec.refuse('kept');
         throw new StoreError('STORE_FAILED', `${spec.label}.claim returned ${typeof fresh}, not true or false`);
       };
@@ -291,8 +305,10 @@ export class CallLifecycle {
       this.releaseBehind(spec, token, report),
     );
     const decide = (state: ReserveResult): Hold => {
-      if (state === 'reserved') return { spec, token };
+      if (state === 'reserved') return { spec, token, confirmedAt: Date.now() };
       if (state === 'pending' || state === 'kept') throw spec.refuse(state);
+      // An answer no store should give: whatever it wrote is released.
+      this.releaseBehind(spec, token, report);
       const got: unknown = state;
       throw new StoreError('STORE_FAILED', `${spec.label}.reserve returned ${typeof got === 'string' ? JSON.stringify(got.slice(0, 20)) : typeof got}, not 'reserved', 'pending' or 'kept'`);
     };
@@ -318,61 +334,104 @@ export class CallLifecycle {
   async begin(init: Omit<IdempotencyHold, 'token'>, report: Reporter): Promise<IdempotencyOutcome> {
     const token = newReservationToken();
     const hold: IdempotencyHold = { ...init, token };
-    const state = await callStore<IdempotencyBegin>('idempotency.store.begin', () => init.store.begin(init.key, token, this.pendingSeconds), this.timeoutMs, () => {
-      try {
-        const released = init.store.release(init.key, token);
-        if (isThenable(released)) (released as Promise<boolean>).then(undefined, (error: unknown) => report(storeFailure('idempotency.store.release', error)));
-      } catch (error) {
-        report(storeFailure('idempotency.store.release', error));
-      }
-    });
-    if (typeof state !== 'object' || state === null) throw new StoreError('STORE_FAILED', `idempotency.store.begin returned ${String(state)}`);
-    if (state.state === 'started') return { hold };
-    if (state.state === 'in-flight') {
+    const state = (await callStore<IdempotencyBegin>('idempotency.store.begin', () => init.store.begin(init.key, token, this.pendingSeconds), this.timeoutMs, () =>
+      this.releaseIdempotency(init.store, init.key, token, report),
+    )) as { state?: unknown; answer?: unknown } | null | undefined;
+    if (typeof state === 'object' && state !== null && state.state === 'started') {
+      hold.confirmedAt = Date.now();
+      return { hold };
+    }
+    if (typeof state === 'object' && state !== null && state.state === 'in-flight') {
       throw new SnapError('CONFLICT', { detail: 'a call with the same idempotency key is still being processed; it was not run twice' });
     }
-    if (state.state === 'done') {
-      if (state.answer.fingerprint === init.fingerprint) return { answer: state.answer };
-      throw new SnapError('INCONSISTENT_REQUEST', {
-        detail: 'the idempotency key was already answered for a request with another body; it was not run again',
-      });
+    let answer: StoredAnswer | undefined;
+    if (typeof state === 'object' && state !== null && state.state === 'done') {
+      try {
+        answer = checkStoredAnswer(state.answer, 'idempotency.store.begin');
+      } catch {
+        answer = undefined;
+      }
     }
-    throw new StoreError('STORE_FAILED', 'idempotency.store.begin returned an unknown state');
+    if (answer === undefined) {
+      // Not an answer this library could send (a custom store's mistake): fail, and free the key if it was ours.
+      this.releaseIdempotency(init.store, init.key, token, report);
+      throw new StoreError('STORE_FAILED', "idempotency.store.begin returned neither 'started', 'in-flight' nor 'done' with { fingerprint: string, status: 200-499, body: JSON text }");
+    }
+    if (answer.fingerprint === init.fingerprint) return { answer };
+    throw new SnapError('INCONSISTENT_REQUEST', {
+      detail: 'the idempotency key was already answered for a request with another body; it was not run again',
+    });
+  }
+
+  private releaseIdempotency(store: IdempotencyStore, key: string, token: string, report: Reporter): void {
+    try {
+      const released = store.release(key, token);
+      if (isThenable(released)) (released as Promise<boolean>).then(undefined, (error: unknown) => report(storeFailure('idempotency.store.release', error)));
+    } catch (error) {
+      report(storeFailure('idempotency.store.release', error));
+    }
   }
 
   /**
    * While the merchant's code runs, renew every reservation every third of the pending time
-   * to live. Returns the function that stops it.
+   * to live. Returns `signal`, aborted when a reservation is lost or may have lapsed (the
+   * store did not confirm it in time): from then on a duplicate could be let through, so a
+   * slow `handle()` should check it before it commits. `stop` ends the renewals.
    */
-  renew(holds: readonly Hold[], idempotency: IdempotencyHold | undefined, report: Reporter): () => void {
+  renew(holds: readonly Hold[], idempotency: IdempotencyHold | undefined, report: Reporter): { signal: AbortSignal; stop: () => void } {
+    const controller = new AbortController();
     const live = holds.filter((h) => h.token !== undefined);
-    if (live.length === 0 && idempotency === undefined) return () => undefined;
+    if (live.length === 0 && idempotency === undefined) return { signal: controller.signal, stop: () => undefined };
+    const pendingMs = this.pendingSeconds * 1000;
+    const intervalMs = pendingMs / 3;
+    const lose = (message: string) => {
+      if (controller.signal.aborted) return;
+      const error = new StoreError('STORE_FAILED', message);
+      controller.abort(error);
+      report(error);
+    };
     const timer = setInterval(() => {
+      // A reservation the store has not confirmed for long enough may lapse before the next renewal.
+      const oldest = Math.min(...live.map((h) => h.confirmedAt), idempotency?.confirmedAt ?? Number.POSITIVE_INFINITY);
+      if (Date.now() + intervalMs >= oldest + pendingMs) {
+        lose('the store has not confirmed the call\'s reservations in time (pendingTtlSeconds): they may lapse while the merchant\'s code runs, so a duplicate could be let through; the call\'s signal is aborted');
+      }
       for (const hold of live) {
         const store = hold.spec.store as Required<ClaimStore>;
-        this.background(`${hold.spec.label}.reserve (renewal)`, () => store.reserve(hold.spec.key, hold.token as string, this.pendingSeconds), report, (state) =>
-          state === 'reserved' ? undefined : 'the reservation was lost while the call ran: a duplicate may be processed meanwhile',
-        );
+        this.background(`${hold.spec.label}.reserve (renewal)`, () => store.reserve(hold.spec.key, hold.token as string, this.pendingSeconds), report, (state) => {
+          if (state === 'reserved') {
+            hold.confirmedAt = Date.now();
+            return;
+          }
+          lose(`${hold.spec.label}: the reservation was lost while the merchant's code ran (${String(state)}): a duplicate may be processed meanwhile; the call's signal is aborted`);
+        });
       }
       if (idempotency) {
-        this.background('idempotency.store.begin (renewal)', () => idempotency.store.begin(idempotency.key, idempotency.token, this.pendingSeconds), report, (state) =>
-          state.state === 'started' ? undefined : 'the idempotency key was lost while the call ran',
-        );
+        this.background('idempotency.store.begin (renewal)', () => idempotency.store.begin(idempotency.key, idempotency.token, this.pendingSeconds), report, (state) => {
+          if (state.state === 'started') {
+            idempotency.confirmedAt = Date.now();
+            return;
+          }
+          lose("idempotency: the key was lost while the merchant's code ran; the call's signal is aborted");
+        });
       }
-    }, (this.pendingSeconds * 1000) / 3);
+    }, intervalMs);
     (timer as unknown as { unref?: () => void }).unref?.();
-    return () => clearInterval(timer);
+    return { signal: controller.signal, stop: () => clearInterval(timer) };
   }
 
-  private background<T>(what: string, call: () => Settled<T>, report: Reporter, problem: (value: T) => string | undefined): void {
+  private background<T>(what: string, call: () => Settled<T>, report: Reporter, check: (value: T) => void): void {
     try {
       const result = callStore(what, call, this.timeoutMs);
-      const check = (value: T) => {
-        const message = problem(value);
-        if (message !== undefined) report(new StoreError('STORE_FAILED', `${what}: ${message}`));
+      const safe = (value: T) => {
+        try {
+          check(value);
+        } catch (error) {
+          report(storeFailure(what, error)); // a store that answered garbage
+        }
       };
-      if (isThenable(result)) (result as Promise<T>).then(check, report);
-      else check(result);
+      if (isThenable(result)) (result as Promise<T>).then(safe, report);
+      else safe(result);
     } catch (error) {
       report(error);
     }
@@ -383,29 +442,58 @@ export class CallLifecycle {
    * answer stands; a reservation that could not be released expires after the pending
    * time to live).
    */
+  /** Retry a keep or complete that failed, with backoff, until it succeeds, finds its reservation gone, or `until` passes. */
+  retryInBackground(what: string, call: () => Settled<boolean>, until: number, report: Reporter, delayMs = 200): void {
+    if (Date.now() + delayMs >= until) {
+      report(new StoreError('STORE_FAILED', `${what} could not be done before the call's reservation lapsed: the claim is not kept, so a repeat of this call could be processed again`));
+      return;
+    }
+    const timer = setTimeout(() => {
+      const again = () => this.retryInBackground(what, call, until, report, Math.min(delayMs * 2, 2_000));
+      let result: Settled<boolean>;
+      try {
+        result = callStore(what, call, this.timeoutMs);
+      } catch {
+        again();
+        return;
+      }
+      Promise.resolve(result).then(
+        (done) => {
+          if (done !== true) report(new StoreError('STORE_FAILED', `${what} (retried) found its reservation gone: the claim is not kept, so a repeat of this call could be processed again`));
+        },
+        () => again(),
+      );
+    }, delayMs);
+    (timer as unknown as { unref?: () => void }).unref?.();
+  }
+
   async settle(holds: readonly Hold[], idempotency: IdempotencyHold | undefined, outcome: CallOutcome, report: Reporter): Promise<void> {
     const answer = outcome.kind === 'answered' ? outcome : undefined;
-    const work: Array<{ what: string; result: Settled<boolean> }> = [];
-    const run = (what: string, call: () => Settled<boolean>) => {
+    const pendingMs = this.pendingSeconds * 1000;
+    /** `until`: for a keep, when the reservation would lapse (retries stop there). */
+    const work: Array<{ what: string; call: () => Settled<boolean>; result: Settled<boolean>; until: number | undefined }> = [];
+    const run = (what: string, call: () => Settled<boolean>, until?: number) => {
+      let result: Settled<boolean>;
       try {
-        work.push({ what, result: callStore(what, call, this.timeoutMs) });
+        result = callStore(what, call, this.timeoutMs);
       } catch (error) {
-        report(error);
+        result = Promise.reject(error);
       }
+      work.push({ what, call, result, until });
     };
     for (const hold of holds) {
       if (hold.token === undefined) continue;
       const store = hold.spec.store as Required<ClaimStore>;
       const token = hold.token;
       const keep = answer !== undefined || (outcome.kind === 'refused' && hold.spec.keepWhenRefused);
-      if (keep) run(`${hold.spec.label}.keep`, () => store.keep(hold.spec.key, token, hold.spec.keepSeconds));
+      if (keep) run(`${hold.spec.label}.keep`, () => store.keep(hold.spec.key, token, hold.spec.keepSeconds), hold.confirmedAt + pendingMs);
       else run(`${hold.spec.label}.release`, () => store.release(hold.spec.key, token));
     }
     if (idempotency) {
       const { store, key, token } = idempotency;
       if (answer) {
         const stored: StoredAnswer = { fingerprint: idempotency.fingerprint, status: answer.status, body: answer.body };
-        run('idempotency.store.complete', () => store.complete(key, token, stored, idempotency.ttlSeconds));
+        run('idempotency.store.complete', () => store.complete(key, token, stored, idempotency.ttlSeconds), (idempotency.confirmedAt ?? Date.now()) + pendingMs);
       } else {
         run('idempotency.store.release', () => store.release(key, token));
       }
@@ -413,9 +501,13 @@ export class CallLifecycle {
     if (work.length === 0) return;
     const results = await settledAll(work.map((w) => w.result));
     results.forEach((result, i) => {
-      const what = (work[i] as { what: string }).what;
-      if (result.status === 'rejected') report(result.reason);
-      else if (/\.(keep|complete)$/.test(what) && result.value !== true) {
+      const { what, call, until } = work[i] as (typeof work)[number];
+      if (result.status === 'rejected') {
+        report(result.reason);
+        // The answer is out and the merchant's code ran: keep trying to make the claim
+        // permanent while its reservation still holds (a store back within seconds).
+        if (until !== undefined) this.retryInBackground(what, call, until, report);
+      } else if (until !== undefined && result.value !== true) {
         report(
           new StoreError(
             'STORE_FAILED',
@@ -427,16 +519,31 @@ export class CallLifecycle {
   }
 }
 
+/** The widest clock window of the handlers sharing each replay store, ms. */
+const windows = new WeakMap<object, number>();
+
 /**
- * The signature claim of a call: kept until its `X-TIMESTAMP` leaves the clock window (after
- * which the call is refused as stale anyway). @internal shared by both handlers.
+ * Record that a handler with a clock window of `skewMs` uses `store` as its replay store:
+ * every signature claim in that store is then kept for the widest window of them, so a
+ * signature spent on an endpoint with a narrow window cannot come back, once its claim has
+ * expired, on an endpoint with a wider one. @internal
+ */
+export function registerWindow(store: ClaimStore, skewMs: number): void {
+  windows.set(store, Math.max(windows.get(store) ?? 0, skewMs));
+}
+
+/**
+ * The signature claim of a call: kept until its `X-TIMESTAMP` leaves the widest clock window
+ * of the handlers sharing the store (after which every one of them refuses it as stale).
+ * @internal shared by both handlers.
  */
 export function signatureClaim(store: ClaimStore, key: string, timestampMs: number, skewMs: number, now: number): ClaimSpec {
+  const windowMs = Math.max(skewMs, windows.get(store) ?? 0);
   return {
     store,
     label: 'replayCache',
     key,
-    keepSeconds: Math.max(1, Math.ceil((timestampMs + skewMs - now) / 1000) + 1),
+    keepSeconds: Math.max(1, Math.ceil((timestampMs + windowMs - now) / 1000) + 1),
     keepWhenRefused: true,
     refuse: (state) =>
       state === 'pending'

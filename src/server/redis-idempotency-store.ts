@@ -62,7 +62,7 @@ const IN_FLIGHT: IdempotencyBegin = Object.freeze({ state: 'in-flight' });
  * const redis = new Redis(process.env.REDIS_URL, { enableOfflineQueue: false });
  * createTransactionHandler({
  *   ...options,
- *   idempotency: { key: (v) => String(v.body.paymentRequestId), store: createRedisIdempotencyStore(redis) },
+ *   idempotency: { key: ({ body }) => body.paymentRequestId, store: createRedisIdempotencyStore(redis) },
  * });
  * ```
  */

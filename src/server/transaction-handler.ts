@@ -6,7 +6,7 @@
  */
 import { isSnapError, SnapError } from '../errors.js';
 import { externalIdClaim, offsetMinutes } from '../protocol/claim-keys.js';
-import { bodySha256Hex } from '../protocol/symmetric.js';
+import { bodySha256Hex, sha256Hex } from '../protocol/symmetric.js';
 import {
   checkTransactionOptions,
   verifyTransactionRequest,
@@ -23,6 +23,7 @@ import {
   checkClaimStore,
   FAILED,
   REFUSED,
+  registerWindow,
   checkTiming,
   sharedReplayCache,
   sharedStore,
@@ -50,6 +51,18 @@ export interface IdempotencyOptions {
   readonly ttlSeconds?: number;
 }
 
+/** What `handle()` gets besides the verified call. */
+export interface HandleContext {
+  /**
+   * Aborted when the call's reservations are lost or may have lapsed while `handle()` runs
+   * (the store went away for longer than `pendingTtlSeconds`, or lost a key): from then on
+   * NICEPAY's retry could be let through elsewhere. A slow `handle()` checks
+   * `signal.aborted` (or passes the signal on) before it commits a payment; throwing then
+   * answers `500` and releases the call. Its `reason` is a `StoreError`.
+   */
+  readonly signal: AbortSignal;
+}
+
 /** Options of {@link createTransactionHandler}. */
 export interface TransactionHandlerOptions extends Omit<TransactionVerifyOptions, 'now'>, StoreTimingOptions {
   /**
@@ -59,7 +72,7 @@ export interface TransactionHandlerOptions extends Omit<TransactionVerifyOptions
    * A 2xx or 4xx answer is final (its claims are kept); a 5xx answer or a throw releases
    * them, so NICEPAY's retry runs `handle` again.
    */
-  readonly handle: (request: VerifiedTransactionRequest) => Readonly<Record<string, unknown>> | Promise<Readonly<Record<string, unknown>>>;
+  readonly handle: (request: VerifiedTransactionRequest, context: HandleContext) => Readonly<Record<string, unknown>> | Promise<Readonly<Record<string, unknown>>>;
   /** Clock, epoch ms; default `Date.now`. */
   readonly now?: () => number;
   /** Offset of the `X-TIMESTAMP` response header; default `"+07:00"`. */
@@ -135,7 +148,7 @@ async function merchantCode<T>(what: string, serviceCode: string, f: () => T | P
  *   serviceCode: '48', // the CVS payment service code NICEPAY gave you
  *   clients: { IONPAYTEST: { clientSecret: process.env.NICEPAY_CLIENT_SECRET! } },
  *   tokens: createAccessTokenIssuer({ secret: process.env.TOKEN_SECRET! }),
- *   idempotency: { key: (v) => String(v.body.paymentRequestId) },
+ *   idempotency: { key: ({ body }) => body.paymentRequestId },
  *   handle: async ({ body }) => ({ responseCode: '2004800', responseMessage: 'Successful', ...(await markPaid(body)) }),
  * });
  * const { status, headers, body } = await payment({ method: 'POST', path: '/api/v1.0/cvs/payment', headers: req.headers, body: rawBody });
@@ -159,6 +172,7 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
   const verifyOptions: TransactionVerifyOptions = { ...verifyOnly, now: 0 };
   const { serviceCode, skewMs } = probeOptions(verifyOptions);
   const replayCache = checkClaimStore(options.replayCache, 'replayCache', FN) ?? sharedReplayCache();
+  if (replayCache) registerWindow(replayCache, skewMs);
   const externalIds = checkClaimStore(options.externalIds, 'externalIds', FN) ?? sharedStore(`externalIds:${serviceCode}`, () => createMemoryClaimStore());
   const idem = checkIdempotency(idempotency, serviceCode);
   const { timeoutMs, pendingSeconds } = checkTiming(options, FN);
@@ -229,12 +243,12 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
       }
 
       if (answer === undefined) {
-        const stop = lifecycle.renew(holds, held, later);
+        const lease = lifecycle.renew(holds, held, later);
         let result: unknown;
         try {
-          result = await merchantCode('handle()', serviceCode, () => handle(verified));
+          result = await merchantCode('handle()', serviceCode, () => handle(verified, { signal: lease.signal }));
         } finally {
-          stop();
+          lease.stop();
         }
         if (typeof result !== 'object' || result === null || Array.isArray(result)) {
           throw new TypeError(`${FN}: handle() must return the response body as an object, got ${result === null ? 'null' : Array.isArray(result) ? 'an array' : typeof result}`);
@@ -245,7 +259,7 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
           throw new TypeError(`${FN}: handle() returned responseCode ${code}; a SNAP answer is 2xx, 4xx or 5xx`);
         }
         const status = typeof code === 'string' && /^[245][0-9]{6}$/.test(code) ? Number(code.slice(0, 3)) : 200;
-        answer = { status, body: JSON.stringify(result), responseCode: typeof code === 'string' ? code : '' };
+        answer = { status, body: serializeAnswer(result), responseCode: typeof code === 'string' ? code : '' };
       }
       const { status } = answer;
       answered.status = status;
@@ -266,17 +280,34 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
   };
 }
 
-/** The idempotency key as text; `undefined` to skip. @throws {TypeError} for a value that cannot be a key. */
+/**
+ * The idempotency key as text; `undefined` to skip. Long keys are hashed (SHA-256), so any
+ * length works. `"undefined"` and `"null"` (what `String()` makes of an absent field) skip.
+ * @throws {TypeError} for a value that cannot be a key (an object, a boolean).
+ */
 function idempotencyKey(value: unknown): string | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
+  if (value === undefined || value === null || value === '' || value === 'undefined' || value === 'null') return undefined;
   const key = typeof value === 'string' ? value : typeof value === 'bigint' || (typeof value === 'number' && Number.isFinite(value)) ? String(value) : undefined;
-  if (key === undefined || key.length > 1024) {
+  if (key === undefined) {
     throw new TypeError(
-      `${FN}: idempotency.key() returned ${key === undefined ? (Array.isArray(value) ? 'an array' : typeof value) : `a key of ${key.length} characters`}; ` +
-        'it must return a string or a number of at most 1024 characters, or undefined to skip idempotency for the call',
+      `${FN}: idempotency.key() returned ${Array.isArray(value) ? 'an array' : typeof value}; ` +
+        'it must return a string or a number (say body.paymentRequestId), or undefined to skip idempotency for the call',
     );
   }
-  return key;
+  return key.length > 200 ? `sha256:${sha256Hex(key)}` : key;
+}
+
+/**
+ * `handle()`'s answer as JSON text: bigints become their decimal digits (as strings), and
+ * the result must be a JSON object (a `toJSON` that returns something else is refused).
+ * @throws {TypeError} when it cannot be sent.
+ */
+function serializeAnswer(result: object): string {
+  const text = JSON.stringify(result, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  if (typeof text !== 'string' || !text.startsWith('{')) {
+    throw new TypeError(`${FN}: handle() must return the response body as a plain object; it serialises to ${typeof text === 'string' ? `${text.slice(0, 1)}...` : String(text)}`);
+  }
+  return text;
 }
 
 /** The `responseCode` of a JSON answer, or `''`. */
@@ -292,7 +323,7 @@ function responseCodeOf(body: string): string {
 function checkIdempotency(idempotency: IdempotencyOptions | undefined, serviceCode: string): { key: IdempotencyOptions['key']; store: IdempotencyStore; ttlSeconds: number } | undefined {
   if (idempotency === undefined) return undefined;
   if (typeof idempotency !== 'object' || idempotency === null || typeof idempotency.key !== 'function') {
-    throw new TypeError(`${FN}: idempotency must be { key(verified), store?, ttlSeconds? }, e.g. { key: (v) => String(v.body.paymentRequestId) }`);
+    throw new TypeError(`${FN}: idempotency must be { key(verified), store?, ttlSeconds? }, e.g. { key: ({ body }) => body.paymentRequestId }`);
   }
   const store = idempotency.store ?? sharedStore(`idempotency:${serviceCode}`, () => createMemoryIdempotencyStore());
   for (const method of ['begin', 'complete', 'release'] as const) {
