@@ -57,7 +57,7 @@ export type {
 } from './server/token-issuer.js';
 export { createMemoryClaimStore, DEFAULT_MAX_CLAIMS } from './server/claim-store.js';
 export type { ClaimStore, MemoryClaimStore, MemoryClaimStoreOptions, ReserveResult } from './server/claim-store.js';
-export { createMemoryIdempotencyStore } from './server/idempotency-store.js';
+export { createMemoryIdempotencyStore, DEFAULT_MAX_IDEMPOTENCY_KEYS } from './server/idempotency-store.js';
 export type {
   IdempotencyBegin,
   IdempotencyStore,
@@ -100,4 +100,4 @@ export type {
   VerifiedTransactionRequest,
 } from './protocol/transaction-request.js';
 export { createTransactionHandler } from './server/transaction-handler.js';
-export type { HandleContext, IdempotencyOptions, TransactionHandler, TransactionHandlerOptions } from './server/transaction-handler.js';
+export type { AbortSignalLike, HandleContext, IdempotencyOptions, TransactionHandler, TransactionHandlerOptions } from './server/transaction-handler.js';

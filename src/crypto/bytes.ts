@@ -54,11 +54,26 @@ export function bigIntToBytes(value: bigint, length: number): Uint8Array {
   return out;
 }
 
-/** Lower-case hex of bytes. */
+const HEX_CODES = new Uint8Array([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]); // '0'-'9', 'a'-'f'
+
+/**
+ * Lower-case hex of bytes, as one flat string (built from character codes rather than by
+ * concatenation, which V8 keeps as a chain of pieces several times the size of the text:
+ * these strings are stored, e.g. as idempotency fingerprints).
+ */
 export function bytesToHex(bytes: Uint8Array): string {
-  let hex = '';
-  for (let i = 0; i < bytes.length; i++) hex += HEX_BYTE[bytes[i] as number];
-  return hex;
+  if (bytes.length > 4096) {
+    let hex = '';
+    for (let i = 0; i < bytes.length; i++) hex += HEX_BYTE[bytes[i] as number];
+    return hex;
+  }
+  const codes = new Array<number>(bytes.length * 2);
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] as number;
+    codes[2 * i] = HEX_CODES[b >> 4] as number;
+    codes[2 * i + 1] = HEX_CODES[b & 15] as number;
+  }
+  return String.fromCharCode.apply(null, codes);
 }
 
 /**

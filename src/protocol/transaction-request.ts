@@ -15,7 +15,7 @@ import { checkRawBody, DEFAULT_MAX_BODY_BYTES, parseJsonObject, type RawBody } f
 import { readHeaders, requireHeader, requireJsonContentType, type HeadersInput } from './headers.js';
 import { buildStringToSign } from './string-to-sign.js';
 import { timingSafeEqual } from '../crypto/bytes.js';
-import { buildAsymmetricBodyStringToSign, buildSymmetricStringToSign, decodeSymmetricSignature, preparedSymmetricMac } from './symmetric.js';
+import { bodySha256Hex, decodeSymmetricSignature, preparedSymmetricMac } from './symmetric.js';
 import { checkFreshness, parseTimestampField, type ParsedTimestamp } from './timestamp.js';
 
 /** How NICEPAY signs these calls (its pages are ambiguous; see the README). */
@@ -128,6 +128,12 @@ export interface VerifiedTransactionRequest {
    * handler's replay guard claims it; when you verify calls yourself, claim it too.
    */
   readonly signatureClaimKey: string;
+  /**
+   * Lower-case hex SHA-256 of the body with whitespace outside strings removed (SNAP's body
+   * hash, signed in the body modes): two bodies that differ only in whitespace have the
+   * same. The handler's idempotency fingerprint.
+   */
+  readonly bodySha256: string;
 }
 
 const FN = 'verifyTransactionRequest';
@@ -314,29 +320,35 @@ async function verify(
   // 5. Freshness, both ways.
   checkFreshness(timestamp, nowMs, skewMs);
 
-  // 6. The signature.
+  // 6. The signature. SNAP's body hash (minified) is computed once: it is signed in the body
+  // modes and handed over as `bodySha256` (the idempotency fingerprint).
   let bodyHash: VerifiedTransactionRequest['bodyHash'];
-  const base = { method: request.method, path: request.path, body: request.body, timestamp: timestampText };
+  const bodySha256 = bodySha256Hex(request.body, 'minified');
   let verified = false;
   if (mode === 'symmetric') {
     if (typeof client.clientSecret !== 'string' || client.clientSecret === '') {
       throw new TypeError(`${FN}: client ${JSON.stringify(partnerId)} has no clientSecret, which symmetric signatures need`);
     }
-    // SNAP hashes the minified body; NICEPAY's SDKs hash it as sent. Both are checked (one
-    // HMAC when the body was sent minified: the two strings are then the same).
+    // SNAP hashes the minified body; NICEPAY's SDKs hash it as sent. The minified form is
+    // checked first; the body as sent only when it differs and the first did not verify.
     const given = decodeSymmetricSignature(signature);
     if (given !== undefined) {
       const mac = clientMac(client, client.clientSecret);
-      const minifiedText = buildSymmetricStringToSign({ ...base, accessToken, bodyHash: 'minified' });
-      const asSentText = buildSymmetricStringToSign({ ...base, accessToken, bodyHash: 'as-sent' });
-      const minified = timingSafeEqual(mac(minifiedText), given);
-      const asSent = asSentText === minifiedText ? minified : timingSafeEqual(mac(asSentText), given);
-      verified = minified || asSent;
-      bodyHash = minified ? 'minified' : asSent ? 'as-sent' : undefined;
+      const prefix = `${request.method}:${request.path}:${accessToken}:`;
+      if (timingSafeEqual(mac(`${prefix}${bodySha256}:${timestampText}`), given)) {
+        verified = true;
+        bodyHash = 'minified';
+      } else {
+        const asSent = bodySha256Hex(request.body, 'as-sent');
+        if (asSent !== bodySha256 && timingSafeEqual(mac(`${prefix}${asSent}:${timestampText}`), given)) {
+          verified = true;
+          bodyHash = 'as-sent';
+        }
+      }
     }
   } else {
     const key = clientPublicKey(client, options.minModulusBits === undefined ? {} : { minModulusBits: options.minModulusBits });
-    const stringToSign = mode === 'asymmetric' ? buildStringToSign(partnerId, timestampText) : buildAsymmetricBodyStringToSign(base);
+    const stringToSign = mode === 'asymmetric' ? buildStringToSign(partnerId, timestampText) : `${request.method}:${request.path}:${bodySha256}:${timestampText}`;
     verified = verifySignature(key, stringToSign, signature);
   }
   if (!verified) {
@@ -359,5 +371,6 @@ async function verify(
     body,
     rawBody: request.body,
     signatureClaimKey: signatureClaimKey(partnerId, timestampText, signature),
+    bodySha256,
   };
 }

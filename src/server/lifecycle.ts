@@ -241,8 +241,13 @@ function storeFailure(what: string, error: unknown): unknown {
   return new StoreError('STORE_FAILED', `${what} failed (see cause); ${consequenceOf(what)}`, { cause: error });
 }
 
-async function settledAll<T>(values: readonly Settled<T>[]): Promise<PromiseSettledResult<T>[]> {
-  return Promise.allSettled(values.map((v) => (isThenable(v) ? v : Promise.resolve(v))));
+/**
+ * The outcomes of calls that may have settled already: synchronous stores (the memory
+ * ones) cost no promise; asynchronous ones are awaited together.
+ */
+function settleEach<T>(values: readonly (PromiseSettledResult<T> | Promise<T>)[]): PromiseSettledResult<T>[] | Promise<PromiseSettledResult<T>[]> {
+  if (!values.some(isThenable)) return values as PromiseSettledResult<T>[];
+  return Promise.allSettled(values.map((v) => (isThenable(v) ? v : v.status === 'fulfilled' ? Promise.resolve(v.value) : Promise.reject(v.reason))));
 }
 
 /** The lifecycle of one handler: its store timing and where problems after the answer go. */
@@ -261,14 +266,15 @@ export class CallLifecycle {
     if (specs.length === 0) return [];
     // Every claim is attempted, and a refusal or failure of one (thrown synchronously by a
     // memory store, or as a rejection) never skips the release of the others.
-    const attempts = specs.map((spec): Settled<Hold> => {
+    const attempts = specs.map((spec): PromiseSettledResult<Hold> | Promise<Hold> => {
       try {
-        return this.reserveOne(spec, report);
+        const hold = this.reserveOne(spec, report);
+        return isThenable(hold) ? hold : { status: 'fulfilled', value: hold };
       } catch (error) {
-        return Promise.reject(error);
+        return { status: 'rejected', reason: error };
       }
     });
-    const results = await settledAll(attempts);
+    const results = await settleEach(attempts);
     const holds: Hold[] = [];
     let failure: unknown;
     let rank = 0;
@@ -471,13 +477,14 @@ export class CallLifecycle {
     const answer = outcome.kind === 'answered' ? outcome : undefined;
     const pendingMs = this.pendingSeconds * 1000;
     /** `until`: for a keep, when the reservation would lapse (retries stop there). */
-    const work: Array<{ what: string; call: () => Settled<boolean>; result: Settled<boolean>; until: number | undefined }> = [];
+    const work: Array<{ what: string; call: () => Settled<boolean>; result: PromiseSettledResult<boolean> | Promise<boolean>; until: number | undefined }> = [];
     const run = (what: string, call: () => Settled<boolean>, until?: number) => {
-      let result: Settled<boolean>;
+      let result: PromiseSettledResult<boolean> | Promise<boolean>;
       try {
-        result = callStore(what, call, this.timeoutMs);
+        const value = callStore(what, call, this.timeoutMs);
+        result = isThenable(value) ? value : { status: 'fulfilled', value };
       } catch (error) {
-        result = Promise.reject(error);
+        result = { status: 'rejected', reason: error };
       }
       work.push({ what, call, result, until });
     };
@@ -499,7 +506,8 @@ export class CallLifecycle {
       }
     }
     if (work.length === 0) return;
-    const results = await settledAll(work.map((w) => w.result));
+    const pending = settleEach(work.map((w) => w.result));
+    const results = isThenable(pending) ? await pending : pending;
     results.forEach((result, i) => {
       const { what, call, until } = work[i] as (typeof work)[number];
       if (result.status === 'rejected') {

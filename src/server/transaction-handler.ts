@@ -6,7 +6,7 @@
  */
 import { isSnapError, SnapError } from '../errors.js';
 import { externalIdClaim, offsetMinutes } from '../protocol/claim-keys.js';
-import { bodySha256Hex, sha256Hex } from '../protocol/symmetric.js';
+import { sha256Hex } from '../protocol/symmetric.js';
 import {
   checkTransactionOptions,
   verifyTransactionRequest,
@@ -51,6 +51,21 @@ export interface IdempotencyOptions {
   readonly ttlSeconds?: number;
 }
 
+/**
+ * The parts of an `AbortSignal` that `handle()` may use. At run time it is the platform's own
+ * `AbortSignal` (cast it to pass it on, e.g. to `fetch`); the type is spelled out here so the
+ * package's types need neither the DOM library nor `@types/node`.
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  /** Why it aborted: a `StoreError`. */
+  readonly reason: unknown;
+  /** Throws `reason` when aborted. */
+  throwIfAborted(): void;
+  addEventListener(type: 'abort', listener: () => void, options?: { readonly once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** What `handle()` gets besides the verified call. */
 export interface HandleContext {
   /**
@@ -58,9 +73,10 @@ export interface HandleContext {
    * (the store went away for longer than `pendingTtlSeconds`, or lost a key): from then on
    * NICEPAY's retry could be let through elsewhere. A slow `handle()` checks
    * `signal.aborted` (or passes the signal on) before it commits a payment; throwing then
-   * answers `500` and releases the call. Its `reason` is a `StoreError`.
+   * answers `500` and releases the call (`signal.throwIfAborted()` does that). Its `reason`
+   * is a `StoreError`.
    */
-  readonly signal: AbortSignal;
+  readonly signal: AbortSignalLike;
 }
 
 /** Options of {@link createTransactionHandler}. */
@@ -194,17 +210,18 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
     if (replayCache) specs.push(signatureClaim(replayCache, verified.signatureClaimKey, verified.timestamp.epochMs, skewMs, now));
     if (externalIds) {
       const { key, day, endOfDayMs } = externalIdClaim(verified.clientKey, verified.externalId, verified.timestamp, dayOffset);
-      const id = `X-EXTERNAL-ID ${JSON.stringify(verified.externalId)} of ${JSON.stringify(verified.clientKey)}`;
       specs.push({
         store: externalIds,
         label: 'externalIds',
         key,
         keepSeconds: Math.max(1, Math.ceil((endOfDayMs + skewMs - now) / 1000)),
         keepWhenRefused: false,
-        refuse: (state) =>
-          new SnapError('CONFLICT', {
+        refuse: (state) => {
+          const id = `X-EXTERNAL-ID ${JSON.stringify(verified.externalId)} of ${JSON.stringify(verified.clientKey)}`;
+          return new SnapError('CONFLICT', {
             detail: state === 'pending' ? `${id} is in use by a call still being processed; this one was not run` : `${id} was already used on ${day} (X-TIMESTAMP's day at ${dayOffset})`,
-          }),
+          });
+        },
       });
     }
     return specs;
@@ -231,7 +248,7 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
       if (idem) {
         const key = idempotencyKey(await merchantCode('idempotency.key()', serviceCode, () => idem.key(verified)));
         if (key !== undefined) {
-          const fingerprint = bodySha256Hex(verified.rawBody, 'minified');
+          const fingerprint = verified.bodySha256;
           const outcome = await lifecycle.begin({ store: idem.store, key: `idem:${serviceCode}:${verified.clientKey}:${key}`, fingerprint, ttlSeconds: idem.ttlSeconds }, later);
           if ('answer' in outcome) {
             // The same request was answered before: the same answer again, handle() not run.
