@@ -88,7 +88,9 @@ export const RELEASE_SCRIPT = RELEASE;
  * **Client settings.** A command is sent on one connection, in order: when a reservation
  * times out on the client, the handler queues its compare-and-delete behind it, so a
  * reservation that lands late is removed at once (and expires after its short pending
- * time to live in any case). So that a call fails fast rather than waits while Redis is
+ * time to live in any case). A function client that spreads commands over a pool of
+ * connections loses that order: the late reservation then lives until its pending time to
+ * live ends, and NICEPAY's retry within it gets `409`. So that a call fails fast rather than waits while Redis is
  * down, give the client a bound: ioredis `enableOfflineQueue: false` (or
  * `commandTimeout`, `maxRetriesPerRequest`), node-redis `disableOfflineQueue: true`. The
  * handlers also stop waiting after `storeTimeoutMs` (default 2 s) and answer `500`.
