@@ -18,6 +18,7 @@ import {
   formatTimestamp,
   parseTimestamp,
   signatureClaimKey,
+  sha256Hex,
   signSymmetric,
   StoreError,
   type ClaimStore,
@@ -122,8 +123,8 @@ function rig(behaviour: (n: number) => unknown = () => OK, extra: Extra = {}): R
     state(c) {
       const ts = parseTimestamp(c.headers['X-TIMESTAMP'] as string);
       const id = JSON.parse(c.body).paymentRequestId as string;
-      const idemState = idem.begin(`idem:48:${CLIENT}:${id}`, 'probe-token', 1);
-      if (idemState.state === 'started') idem.release(`idem:48:${CLIENT}:${id}`, 'probe-token');
+      const idemState = idem.begin(`idem:48:${CLIENT}:s:${id}`, 'probe-token', 1);
+      if (idemState.state === 'started') idem.release(`idem:48:${CLIENT}:s:${id}`, 'probe-token');
       return {
         signature: probe(replay, signatureClaimKey(CLIENT, c.headers['X-TIMESTAMP'] as string, c.headers['X-SIGNATURE'] as string)),
         externalId: probe(xids, externalIdClaim(CLIENT, c.headers['X-EXTERNAL-ID'] as string, ts).key),
@@ -163,19 +164,33 @@ describe('the money-safety table, row by row', () => {
     expect(r.state(c)).toEqual({ signature: 'free', externalId: 'free', idempotency: 'free' });
     expect(String((r.onError.mock.calls[0]?.[0] as Error).cause)).toContain('database connection refused');
   });
-  it('handle() returns something that is not a body: released, 500', async () => {
-    const r = rig(() => 'OK');
-    const c = call();
-    expect(answer(await r.handler(c))).toEqual([500, '5004800']);
-    expect(r.state(c)).toEqual({ signature: 'free', externalId: 'free', idempotency: 'free' });
-  });
-  it('handle() answers a 1xx or 3xx responseCode: not a SNAP answer, released, 500', async () => {
-    for (const responseCode of ['1004800', '3024800']) {
-      const r = rig(() => ({ responseCode, responseMessage: 'Moved' }));
+  it('handle() returns an answer that cannot be sent: 500; its code ran, so the X-EXTERNAL-ID and signature are kept, the idempotency key released', async () => {
+    const circular: Record<string, unknown> = { ...OK };
+    circular.self = circular;
+    const answers: unknown[] = [
+      'OK',
+      null,
+      [OK],
+      { responseMessage: 'Successful' }, // no responseCode
+      { responseCode: 2004800 }, // a number
+      { responseCode: '200480' }, // six digits
+      { responseCode: '20048000' }, // eight
+      { responseCode: ' 2004800' },
+      { responseCode: '1004800' }, // 1xx
+      { responseCode: '3024800' }, // 3xx
+      circular,
+      new Date(0),
+      { toJSON: () => 'text' },
+    ];
+    for (const bad of answers) {
+      const r = rig(() => bad);
       const c = call();
       expect(answer(await r.handler(c))).toEqual([500, '5004800']);
-      expect(r.state(c)).toEqual({ signature: 'free', externalId: 'free', idempotency: 'free' });
-      expect((r.onError.mock.calls[0]?.[0] as Error).message).toMatch(/a SNAP answer is 2xx, 4xx or 5xx/);
+      expect(r.state(c)).toEqual({ signature: 'kept', externalId: 'kept', idempotency: 'free' });
+      expect((r.onError.mock.calls[0]?.[0] as Error).name).toBe('InvalidAnswerError');
+      // NICEPAY's retry under the same X-EXTERNAL-ID does not run handle() again.
+      expect(answer(await r.handler(call({ second: 1 })))).toEqual([409, '4094800']);
+      expect(r.handle).toHaveBeenCalledTimes(1);
     }
   });
   it('a call refused by verification (bad signature) reserves nothing', async () => {
@@ -662,8 +677,93 @@ describe('attacks found by review, kept as tests', () => {
     createTransactionHandler({ serviceCode: '48', signature: 'asymmetric', clients: { [CLIENT]: { publicKey: keys.publicKeyPem } }, tokens: issuer, now: () => NOW, clockSkewSeconds: 600, replayCache, handle: () => OK });
     const got = await tokenHandler({ method: 'POST', headers: signedHeaders(keys.privateKey, CLIENT, ts), body: '{"grantType":"client_credentials","additionalInfo":{}}' });
     expect(got.status).toBe(200);
-    // Kept until X-TIMESTAMP + 600 s (the payment endpoint's window), not + 300 s.
-    expect(keep.mock.calls[0]?.[2]).toBe(600);
+    // Kept until X-TIMESTAMP + 900 s: the floor (15 minutes), above both windows (X-TIMESTAMP 1 s before now).
+    expect(keep.mock.calls[0]?.[2]).toBe(900);
+    // A wider window than the floor, registered by a handler sharing the store, widens it.
+    createTransactionHandler({ serviceCode: '48', clients: { [CLIENT]: { clientSecret: SECRET } }, tokens: issuer, now: () => NOW, clockSkewSeconds: 1200, replayCache, handle: () => OK });
+    const again = await tokenHandler({ method: 'POST', headers: signedHeaders(keys.privateKey, CLIENT, formatTimestamp(NOW - 2000)), body: '{"grantType":"client_credentials","additionalInfo":{}}' });
+    expect(again.status).toBe(200);
+    expect(keep.mock.calls[1]?.[2]).toBe(1199); // X-TIMESTAMP 2 s before now: 1200 - 2 + 1
+  });
+});
+
+describe('second-round attacks, kept as tests', () => {
+  const busy = (ms: number) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      // a synchronous commit, or a long GC pause
+    }
+  };
+  it('a handle() that stalls the event loop past the pending TTL while committing: its claims are still kept (nobody took them), the retry is refused', async () => {
+    const r = rig(
+      async () => {
+        busy(1200);
+        return OK;
+      },
+      { pendingTtlSeconds: 1, storeTimeoutMs: 100 },
+    );
+    expect(answer(await r.handler(call()))).toEqual([200, '2004800']);
+    expect(answer(await r.handler(call({ second: 1 })))).toEqual([409, '4094800']);
+    expect(answer(await r.handler(call({ externalId: 'X-2', second: 2 })))).toEqual([200, '2004800']); // the stored answer
+    expect(r.handle).toHaveBeenCalledTimes(1);
+    expect(r.onError.mock.calls.filter(([e]) => e instanceof StoreError)).toEqual([]);
+  });
+  it('a stall shorter than the pending TTL never aborts the signal with memory stores', async () => {
+    let aborted: boolean | undefined;
+    const r = rig(async (_n) => OK, { pendingTtlSeconds: 1, storeTimeoutMs: 100, idempotency: undefined });
+    r.handle.mockImplementationOnce(async (_v: unknown, context: { signal: AbortSignal }) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      busy(650);
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      aborted = context.signal.aborted;
+      return OK;
+    });
+    expect(answer(await r.handler(call()))).toEqual([200, '2004800']);
+    expect(aborted).toBe(false);
+  });
+  it('a renewal still on its way when the call fails is waited for, so it cannot re-create the released reservation', async () => {
+    const inner = createMemoryClaimStore();
+    let reserves = 0;
+    const store: ClaimStore = {
+      claim: inner.claim,
+      keep: inner.keep,
+      release: inner.release,
+      // The first reservation answers at once; renewals answer 300 ms later.
+      reserve: (k, t, ttl) => (reserves++ === 0 ? inner.reserve(k, t, ttl) : new Promise((resolve) => setTimeout(() => resolve(inner.reserve(k, t, ttl)), 300))),
+    };
+    const r = rig(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 400)); // a renewal starts at 333 ms
+        throw new Error('database down');
+      },
+      { externalIds: store, pendingTtlSeconds: 1, storeTimeoutMs: 500, idempotency: undefined },
+    );
+    expect(answer(await r.handler(call()))).toEqual([500, '5004800']);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(inner.size).toBe(0);
+    expect(answer(await r.handler(call({ second: 1 })))[0]).not.toBe(409);
+  });
+  it('a complete retried after it landed reports nothing false (memory store: the same token completes twice)', () => {
+    const store = createMemoryIdempotencyStore();
+    expect(store.begin('k', 't', 15)).toEqual({ state: 'started' });
+    const stored = { fingerprint: 'f', status: 200, body: '{}' };
+    expect(store.complete('k', 't', stored, 600)).toBe(true);
+    expect(store.complete('k', 't', stored, 600)).toBe(true);
+    expect(store.complete('k', 'other', stored, 600)).toBe(false);
+  });
+  it('a numeric key beyond 2^53 skips idempotency (its digits may be lost) and says so; a literal key never meets a hashed one', async () => {
+    let key: unknown = 9007199254740993;
+    const r = rig(undefined, { idempotency: { key: () => key } });
+    expect(answer(await r.handler(call({ externalId: 'K-1', second: 0 })))).toEqual([200, '2004800']);
+    expect(answer(await r.handler(call({ externalId: 'K-2', second: 1, body: payment('PAY-2') })))).toEqual([200, '2004800']);
+    expect(r.handle).toHaveBeenCalledTimes(2);
+    expect(r.onError.mock.calls.some(([e]) => /not a safe integer/.test((e as Error).message))).toBe(true);
+    const long = 'L'.repeat(300);
+    key = long;
+    expect(answer(await r.handler(call({ externalId: 'K-3', second: 2, body: payment('PAY-3') })))).toEqual([200, '2004800']);
+    key = `h:${sha256Hex(long)}`; // the stored form of the long key, as a literal key
+    expect(answer(await r.handler(call({ externalId: 'K-4', second: 3, body: payment('PAY-4') })))).toEqual([200, '2004800']);
+    expect(r.handle).toHaveBeenCalledTimes(4);
   });
 });
 

@@ -294,6 +294,11 @@ describe.skipIf(REDIS_BIN === undefined && !IN_CI)('the money path against redis
       expect(await admin.redis.get(`${prefix}c`)).toBe('1');
       await expect(store.reserve('c', 'tok-6', 15)).resolves.toBe('kept');
       await expect(store.release('c', 'tok-6')).resolves.toBe(false);
+
+      // A reservation that lapsed while nobody took the key is still kept by its call.
+      await expect(store.keep('lapsed', 'tok-7', 600)).resolves.toBe(true);
+      expect(await admin.redis.get(`${prefix}lapsed`)).toBe('k:tok-7');
+      await expect(store.keep('lapsed', 'tok-8', 600)).resolves.toBe(false);
     });
 
     it('createRedisIdempotencyStore: begin, complete, release', async () => {
@@ -319,6 +324,11 @@ describe.skipIf(REDIS_BIN === undefined && !IN_CI)('the money path against redis
       // An answered key is never released nor completed again.
       await expect(store.release('pay-1', 'tok-1')).resolves.toBe(false);
       await expect(store.complete('pay-1', 'tok-1', { ...answer, status: 409 }, 600)).resolves.toBe(false);
+      // The same complete again (a retry after a timeout that landed) is a success, not an alarm.
+      await expect(store.complete('pay-1', 'tok-1', answer, 600)).resolves.toBe(true);
+      // A hold that lapsed while nobody took the key is still completed by its call.
+      await expect(store.complete('pay-3', 'tok-7', answer, 600)).resolves.toBe(true);
+      await expect(store.begin('pay-3', 'tok-8', 15)).resolves.toEqual({ state: 'done', answer });
       await expect(store.begin('pay-1', 'tok-4', 15)).resolves.toEqual({ state: 'done', answer });
 
       // Released by its owner: free again.

@@ -217,8 +217,11 @@ describe('createTransactionHandler', () => {
   it('takes the HTTP status from the responseCode handle() returns', async () => {
     const h = createTransactionHandler({ ...base, handle: () => ({ responseCode: '4044712', responseMessage: 'Invalid Bill/Virtual Account' }) });
     expect((await h(signedRequest())).status).toBe(404);
-    const plain = createTransactionHandler({ ...base, handle: () => ({ ok: true }) });
-    expect((await plain(signedRequest())).status).toBe(200);
+    // An answer without a SNAP responseCode is never sent: 500, and onError names the mistake.
+    const onError = vi.fn();
+    const plain = createTransactionHandler({ ...base, onError, handle: () => ({ ok: true }) });
+    expect((await plain(signedRequest())).status).toBe(500);
+    expect((onError.mock.calls[0]?.[0] as Error).message).toMatch(/returned an answer without responseCode; it must return the response body/);
   });
   it('a handle() that throws is 500 / 5004700 General Error, with nothing leaked; onError sees it', async () => {
     const onError = vi.fn();

@@ -36,7 +36,11 @@ export type IdempotencyBegin =
 export interface IdempotencyStore {
   /** Start a call under `key` with a short "pending" time to live; renews it when `token` already holds it. */
   begin(key: string, token: string, ttlSeconds: number): IdempotencyBegin | Promise<IdempotencyBegin>;
-  /** Store the final `answer` for `ttlSeconds`; `false` (nothing changed) when `key` is not held under `token`. */
+  /**
+   * Store the final `answer` for `ttlSeconds` when `key` is held under `token` or free (the
+   * hold lapsed and nobody took it); `true` when it is already stored under `token`;
+   * `false` (nothing changed) when another token holds `key`.
+   */
   complete(key: string, token: string, answer: StoredAnswer, ttlSeconds: number): boolean | Promise<boolean>;
   /** Free `key` when it is held under `token` and not answered; `false` (nothing changed) otherwise. */
   release(key: string, token: string): boolean | Promise<boolean>;
@@ -143,8 +147,19 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
       const ttl = checkTtl(ttlSeconds, 'complete');
       const now = map.now();
       const entry = map.live(key, now);
-      if (!entry || entry.answer || entry.token !== token) return false;
-      entry.answer = { fingerprint: stored.fingerprint, status: stored.status, body: stored.body };
+      const final = { fingerprint: stored.fingerprint, status: stored.status, body: stored.body };
+      if (!entry) {
+        // The hold lapsed and nobody took the key: the call that ran still answers it.
+        map.set(key, { expiry: now + ttl * 1000, token, answer: final }, now);
+        return true;
+      }
+      if (entry.token !== token) return false;
+      if (entry.answer) {
+        // Already completed by this token: true for the same answer (a retried complete).
+        const a = entry.answer;
+        return a.fingerprint === final.fingerprint && a.status === final.status && a.body === final.body;
+      }
+      entry.answer = final;
       entry.expiry = now + ttl * 1000;
       map.touched(entry);
       return true;

@@ -64,12 +64,16 @@ export interface ClaimSpec {
  */
 export type CallOutcome =
   | { readonly kind: 'answered'; readonly status: number; readonly body: string }
+  /** The merchant's code ran but gave no answer that can be sent or stored: claims kept, idempotency released. */
+  | { readonly kind: 'ran' }
   | { readonly kind: 'refused' }
   | { readonly kind: 'failed' };
 
 export const FAILED: CallOutcome = { kind: 'failed' };
 /** @internal */
 export const REFUSED: CallOutcome = { kind: 'refused' };
+/** @internal */
+export const RAN: CallOutcome = { kind: 'ran' };
 
 /** A claim the call holds. */
 export interface Hold {
@@ -384,70 +388,95 @@ export class CallLifecycle {
    * store did not confirm it in time): from then on a duplicate could be let through, so a
    * slow `handle()` should check it before it commits. `stop` ends the renewals.
    */
-  renew(holds: readonly Hold[], idempotency: IdempotencyHold | undefined, report: Reporter): { signal: AbortSignal; stop: () => void } {
+  renew(holds: readonly Hold[], idempotency: IdempotencyHold | undefined, report: Reporter): { signal: AbortSignal; stop: () => Promise<void> | undefined } {
     const controller = new AbortController();
     const live = holds.filter((h) => h.token !== undefined);
     if (live.length === 0 && idempotency === undefined) return { signal: controller.signal, stop: () => undefined };
     const pendingMs = this.pendingSeconds * 1000;
     const intervalMs = pendingMs / 3;
+    let stopped = false;
+    const inFlight = new Set<Promise<unknown>>();
     const lose = (message: string) => {
-      if (controller.signal.aborted) return;
+      if (stopped || controller.signal.aborted) return;
       const error = new StoreError('STORE_FAILED', message);
       controller.abort(error);
       report(error);
     };
-    const timer = setInterval(() => {
-      // A reservation the store has not confirmed for long enough may lapse before the next renewal.
-      const oldest = Math.min(...live.map((h) => h.confirmedAt), idempotency?.confirmedAt ?? Number.POSITIVE_INFINITY);
-      if (Date.now() + intervalMs >= oldest + pendingMs) {
-        lose('the store has not confirmed the call\'s reservations in time (pendingTtlSeconds): they may lapse while the merchant\'s code runs, so a duplicate could be let through; the call\'s signal is aborted');
+    /** One renewal; its result is ignored once the call is settled (the lease is over). */
+    const renewOne = <T>(what: string, call: () => Settled<T>, confirm: (value: T) => boolean, lost: string) => {
+      let result: Settled<T>;
+      try {
+        result = callStore(what, call, this.timeoutMs);
+      } catch (error) {
+        if (!stopped) report(error);
+        return;
       }
+      const apply = (value: T) => {
+        if (stopped) return;
+        let ok = false;
+        try {
+          ok = confirm(value);
+        } catch {
+          ok = false; // a store that answered garbage
+        }
+        if (!ok) lose(lost);
+      };
+      if (!isThenable(result)) {
+        apply(result);
+        return;
+      }
+      const done = (result as Promise<T>).then(apply, (error: unknown) => {
+        if (!stopped) report(error);
+      });
+      inFlight.add(done);
+      void done.then(() => inFlight.delete(done));
+    };
+    const timer = setInterval(() => {
       for (const hold of live) {
         const store = hold.spec.store as Required<ClaimStore>;
-        this.background(`${hold.spec.label}.reserve (renewal)`, () => store.reserve(hold.spec.key, hold.token as string, this.pendingSeconds), report, (state) => {
-          if (state === 'reserved') {
+        renewOne(
+          `${hold.spec.label}.reserve (renewal)`,
+          () => store.reserve(hold.spec.key, hold.token as string, this.pendingSeconds),
+          (state) => {
+            if (state !== 'reserved') return false;
             hold.confirmedAt = Date.now();
-            return;
-          }
-          lose(`${hold.spec.label}: the reservation was lost while the merchant's code ran (${String(state)}): a duplicate may be processed meanwhile; the call's signal is aborted`);
-        });
+            return true;
+          },
+          `${hold.spec.label}: the reservation was lost while the merchant's code ran: a duplicate may be processed meanwhile; the call's signal is aborted`,
+        );
       }
       if (idempotency) {
-        this.background('idempotency.store.begin (renewal)', () => idempotency.store.begin(idempotency.key, idempotency.token, this.pendingSeconds), report, (state) => {
-          if (state.state === 'started') {
+        renewOne(
+          'idempotency.store.begin (renewal)',
+          () => idempotency.store.begin(idempotency.key, idempotency.token, this.pendingSeconds),
+          (state) => {
+            if ((state as { state?: unknown } | undefined)?.state !== 'started') return false;
             idempotency.confirmedAt = Date.now();
-            return;
-          }
-          lose("idempotency: the key was lost while the merchant's code ran; the call's signal is aborted");
-        });
+            return true;
+          },
+          "idempotency: the key was lost while the merchant's code ran; the call's signal is aborted",
+        );
+      }
+      // After this tick's renewals (a synchronous store has answered already): a reservation
+      // the store has not confirmed for long enough may lapse before the next tick.
+      const oldest = Math.min(...live.map((h) => h.confirmedAt), idempotency?.confirmedAt ?? Number.POSITIVE_INFINITY);
+      if (Date.now() + intervalMs >= oldest + pendingMs) {
+        lose("the store has not confirmed the call's reservations in time (pendingTtlSeconds): they may lapse while the merchant's code runs, so a duplicate could be let through; the call's signal is aborted");
       }
     }, intervalMs);
     (timer as unknown as { unref?: () => void }).unref?.();
-    return { signal: controller.signal, stop: () => clearInterval(timer) };
+    return {
+      signal: controller.signal,
+      // Renewals still on their way finish (each within storeTimeoutMs) before the call is
+      // settled, so a late renewal can never re-create a reservation that was just released.
+      stop: () => {
+        stopped = true;
+        clearInterval(timer);
+        return inFlight.size === 0 ? undefined : Promise.allSettled([...inFlight]).then(() => undefined);
+      },
+    };
   }
 
-  private background<T>(what: string, call: () => Settled<T>, report: Reporter, check: (value: T) => void): void {
-    try {
-      const result = callStore(what, call, this.timeoutMs);
-      const safe = (value: T) => {
-        try {
-          check(value);
-        } catch (error) {
-          report(storeFailure(what, error)); // a store that answered garbage
-        }
-      };
-      if (isThenable(result)) (result as Promise<T>).then(safe, report);
-      else safe(result);
-    } catch (error) {
-      report(error);
-    }
-  }
-
-  /**
-   * Settle a call by its {@link CallOutcome}. Never throws: a failure is reported (the
-   * answer stands; a reservation that could not be released expires after the pending
-   * time to live).
-   */
   /** Retry a keep or complete that failed, with backoff, until it succeeds, finds its reservation gone, or `until` passes. */
   retryInBackground(what: string, call: () => Settled<boolean>, until: number, report: Reporter, delayMs = 200): void {
     if (Date.now() + delayMs >= until) {
@@ -492,7 +521,7 @@ export class CallLifecycle {
       if (hold.token === undefined) continue;
       const store = hold.spec.store as Required<ClaimStore>;
       const token = hold.token;
-      const keep = answer !== undefined || (outcome.kind === 'refused' && hold.spec.keepWhenRefused);
+      const keep = answer !== undefined || outcome.kind === 'ran' || (outcome.kind === 'refused' && hold.spec.keepWhenRefused);
       if (keep) run(`${hold.spec.label}.keep`, () => store.keep(hold.spec.key, token, hold.spec.keepSeconds), hold.confirmedAt + pendingMs);
       else run(`${hold.spec.label}.release`, () => store.release(hold.spec.key, token));
     }
@@ -527,26 +556,39 @@ export class CallLifecycle {
   }
 }
 
-/** The widest clock window of the handlers sharing each replay store, ms. */
-const windows = new WeakMap<object, number>();
+/**
+ * Signature claims are kept for at least this window after their `X-TIMESTAMP` (15 minutes,
+ * the token lifetime), whatever the handler's own `clockSkewSeconds`: a signature spent on
+ * an endpoint with a narrow window must not come back, once its claim has expired, on an
+ * endpoint with a wider one, even one created later or in another copy of this package.
+ */
+export const MIN_SIGNATURE_CLAIM_WINDOW_MS = 900_000;
+
+/**
+ * The widest clock window of the handlers sharing each replay store, ms, beyond the floor
+ * above: on `globalThis`, so the ESM and CommonJS copies of this package share it.
+ */
+function windows(): WeakMap<object, number> {
+  return sharedStore('signature-windows', () => new WeakMap<object, number>());
+}
 
 /**
  * Record that a handler with a clock window of `skewMs` uses `store` as its replay store:
- * every signature claim in that store is then kept for the widest window of them, so a
- * signature spent on an endpoint with a narrow window cannot come back, once its claim has
- * expired, on an endpoint with a wider one. @internal
+ * every signature claim in that store is then kept for the widest window of them (at least
+ * {@link MIN_SIGNATURE_CLAIM_WINDOW_MS}). @internal
  */
 export function registerWindow(store: ClaimStore, skewMs: number): void {
-  windows.set(store, Math.max(windows.get(store) ?? 0, skewMs));
+  const map = windows();
+  map.set(store, Math.max(map.get(store) ?? 0, skewMs));
 }
 
 /**
  * The signature claim of a call: kept until its `X-TIMESTAMP` leaves the widest clock window
- * of the handlers sharing the store (after which every one of them refuses it as stale).
- * @internal shared by both handlers.
+ * of the handlers sharing the store, and at least 15 minutes (after which every one of them
+ * refuses it as stale). @internal shared by both handlers.
  */
 export function signatureClaim(store: ClaimStore, key: string, timestampMs: number, skewMs: number, now: number): ClaimSpec {
-  const windowMs = Math.max(skewMs, windows.get(store) ?? 0);
+  const windowMs = Math.max(skewMs, MIN_SIGNATURE_CLAIM_WINDOW_MS, windows().get(store) ?? 0);
   return {
     store,
     label: 'replayCache',

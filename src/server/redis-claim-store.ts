@@ -57,9 +57,9 @@ end
 if string.sub(v, 1, 2) == 'p:' then return 0 end
 return -1`;
 
-/** keep: ARGV[1] = 'p:<token>', ARGV[2] = 'k:<token>', ARGV[3] = ms. 1 kept, 0 not ours. */
+/** keep: ARGV[1] = 'p:<token>', ARGV[2] = 'k:<token>', ARGV[3] = ms. 1 kept (ours, or free: a lapsed reservation nobody took), 0 another's. */
 const KEEP = `local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] or v == ARGV[2] then
+if v == false or v == ARGV[1] or v == ARGV[2] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
 end

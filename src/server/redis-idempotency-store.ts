@@ -34,11 +34,16 @@ end
 if string.sub(v, 1, 2) == 'p:' then return 0 end
 return v`;
 
-/** complete: ARGV[1] = 'p:<token>', ARGV[2] = 'd:<answer>', ARGV[3] = ms. 1 stored, 0 not ours. */
-const COMPLETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+/**
+ * complete: ARGV[1] = 'p:<token>', ARGV[2] = 'd:<answer>', ARGV[3] = ms. 1 stored (held by
+ * us, or free: a lapsed hold nobody took) or already stored by us; 0 another's.
+ */
+const COMPLETE = `local v = redis.call('GET', KEYS[1])
+if v == false or v == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
 end
+if v == ARGV[2] then return 1 end
 return 0`;
 
 const STARTED: IdempotencyBegin = Object.freeze({ state: 'started' });

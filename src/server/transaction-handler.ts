@@ -22,6 +22,7 @@ import {
   CallLifecycle,
   checkClaimStore,
   FAILED,
+  RAN,
   REFUSED,
   registerWindow,
   checkTiming,
@@ -38,11 +39,13 @@ import {
 export interface IdempotencyOptions {
   /**
    * The business key of a call, from the verified request: for a payment, NICEPAY's unique
-   * id of it, e.g. `({ body }) => body.paymentRequestId`. A string, or a number or bigint
-   * (used as its decimal text), of at most 1,024 characters; `undefined`, `null` or `''`
-   * (the field is absent) skips idempotency for that call. Anything else (an object, a
-   * boolean) is a configuration error: the call is answered `500` and `onError` says why.
-   * Sync or async; a throw answers `500`.
+   * id of it, e.g. `({ body }) => body.paymentRequestId`. A string of any length, or a
+   * number or bigint (its decimal text: `12345` and `'12345'` are one key). `undefined`,
+   * `null`, `''`, `'undefined'` and `'null'` (an absent field) skip idempotency for that
+   * call; so does a number that is not a safe integer (its digits may have been changed by
+   * `JSON.parse`; `onError` is told). Anything else (an object, a boolean) is a
+   * configuration error: the call is answered `500` and `onError` says why. Sync or async;
+   * a throw answers `500`.
    */
   readonly key: (verified: VerifiedTransactionRequest) => unknown;
   /** Where answers are kept; default one {@link createMemoryIdempotencyStore} per process and service code. Several instances: `createRedisIdempotencyStore`. */
@@ -246,7 +249,7 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
       holds = await lifecycle.reserve(claimsOf(verified, now), later);
 
       if (idem) {
-        const key = idempotencyKey(await merchantCode('idempotency.key()', serviceCode, () => idem.key(verified)));
+        const key = idempotencyKey(await merchantCode('idempotency.key()', serviceCode, () => idem.key(verified)), later);
         if (key !== undefined) {
           const fingerprint = verified.bodySha256;
           const outcome = await lifecycle.begin({ store: idem.store, key: `idem:${serviceCode}:${verified.clientKey}:${key}`, fingerprint, ttlSeconds: idem.ttlSeconds }, later);
@@ -265,18 +268,10 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
         try {
           result = await merchantCode('handle()', serviceCode, () => handle(verified, { signal: lease.signal }));
         } finally {
-          lease.stop();
+          const renewing = lease.stop();
+          if (renewing) await renewing;
         }
-        if (typeof result !== 'object' || result === null || Array.isArray(result)) {
-          throw new TypeError(`${FN}: handle() must return the response body as an object, got ${result === null ? 'null' : Array.isArray(result) ? 'an array' : typeof result}`);
-        }
-        const code = (result as { responseCode?: unknown }).responseCode;
-        if (typeof code === 'string' && /^[13][0-9]{6}$/.test(code)) {
-          // A 1xx or 3xx is neither a final answer nor a failure: never sent, never kept.
-          throw new TypeError(`${FN}: handle() returned responseCode ${code}; a SNAP answer is 2xx, 4xx or 5xx`);
-        }
-        const status = typeof code === 'string' && /^[245][0-9]{6}$/.test(code) ? Number(code.slice(0, 3)) : 200;
-        answer = { status, body: serializeAnswer(result), responseCode: typeof code === 'string' ? code : '' };
+        answer = checkAnswer(result);
       }
       const { status } = answer;
       answered.status = status;
@@ -285,6 +280,12 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
       await lifecycle.settle(holds, held, status < 500 ? { kind: 'answered', status, body: answer.body } : FAILED, later);
       return respond(status, answer.body, now);
     } catch (error) {
+      if (error instanceof InvalidAnswerError) {
+        // handle() returned, so the merchant's code ran (it may have committed): the call
+        // keeps its X-EXTERNAL-ID and signature, never to run twice; there is no answer to store.
+        await lifecycle.settle(holds, held, RAN, later);
+        return fail(error, now);
+      }
       if (holds.length > 0 || held) {
         // A guard's refusal (409 in flight, 404xx18) spends the signature; anything else releases all.
         const refused = isSnapError(error) && (error as SnapError).httpStatus < 500;
@@ -298,33 +299,67 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
 }
 
 /**
- * The idempotency key as text; `undefined` to skip. Long keys are hashed (SHA-256), so any
- * length works. `"undefined"` and `"null"` (what `String()` makes of an absent field) skip.
+ * The idempotency key as stored: `s:<key>`, or `h:<SHA-256 hex>` for a key over 200
+ * characters (so any length works and the two forms never meet). `undefined` skips
+ * idempotency: an absent value, `''`, and the strings `'undefined'` and `'null'` (what
+ * `String()` makes of an absent field). A number is its decimal text (`12345` and
+ * `'12345'` are one key); a number that is not a safe integer skips (its digits were lost
+ * when the body was parsed), reported through `report`.
  * @throws {TypeError} for a value that cannot be a key (an object, a boolean).
  */
-function idempotencyKey(value: unknown): string | undefined {
+function idempotencyKey(value: unknown, report: (error: unknown) => void): string | undefined {
   if (value === undefined || value === null || value === '' || value === 'undefined' || value === 'null') return undefined;
-  const key = typeof value === 'string' ? value : typeof value === 'bigint' || (typeof value === 'number' && Number.isFinite(value)) ? String(value) : undefined;
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) {
+    report(
+      new TypeError(
+        `${FN}: idempotency.key() returned the number ${String(value)}, which is not a safe integer: JSON.parse may have changed its digits, ` +
+          'so idempotency is skipped for this call. Return the field as a string (or an id that fits in 2^53).',
+      ),
+    );
+    return undefined;
+  }
+  const key = typeof value === 'string' ? value : typeof value === 'bigint' || typeof value === 'number' ? String(value) : undefined;
   if (key === undefined) {
     throw new TypeError(
       `${FN}: idempotency.key() returned ${Array.isArray(value) ? 'an array' : typeof value}; ` +
         'it must return a string or a number (say body.paymentRequestId), or undefined to skip idempotency for the call',
     );
   }
-  return key.length > 200 ? `sha256:${sha256Hex(key)}` : key;
+  return key.length > 200 ? `h:${sha256Hex(key)}` : `s:${key}`;
+}
+
+/** An answer of `handle()` that cannot be sent: a programming error, named for `onError`. */
+class InvalidAnswerError extends TypeError {
+  override readonly name = 'InvalidAnswerError';
 }
 
 /**
- * `handle()`'s answer as JSON text: bigints become their decimal digits (as strings), and
- * the result must be a JSON object (a `toJSON` that returns something else is refused).
- * @throws {TypeError} when it cannot be sent.
+ * `handle()`'s result as an answer to send: an object whose `responseCode` is a seven-digit
+ * string with a 2xx, 4xx or 5xx HTTP part, serialised as JSON (bigints as their digits).
+ * @throws {InvalidAnswerError} naming the mistake and the fix.
  */
-function serializeAnswer(result: object): string {
-  const text = JSON.stringify(result, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
-  if (typeof text !== 'string' || !text.startsWith('{')) {
-    throw new TypeError(`${FN}: handle() must return the response body as a plain object; it serialises to ${typeof text === 'string' ? `${text.slice(0, 1)}...` : String(text)}`);
+function checkAnswer(result: unknown): { status: number; body: string; responseCode: string } {
+  const invalid = (what: string) =>
+    new InvalidAnswerError(
+      `${FN}: handle() returned ${what}; it must return the response body, an object with a seven-digit string responseCode ` +
+        "whose first three digits are its HTTP status (2xx, 4xx or 5xx), e.g. { responseCode: '2004800', responseMessage: 'Successful', ... }. " +
+        'NICEPAY was answered 500; the call keeps its X-EXTERNAL-ID (your code ran), so it is not run again under that id.',
+    );
+  if (typeof result !== 'object' || result === null || Array.isArray(result)) {
+    throw invalid(result === null ? 'null' : Array.isArray(result) ? 'an array' : typeof result);
   }
-  return text;
+  const code = (result as { responseCode?: unknown }).responseCode;
+  if (typeof code !== 'string' || !/^[245][0-9]{6}$/.test(code)) {
+    throw invalid(code === undefined ? 'an answer without responseCode' : `responseCode ${typeof code === 'string' ? JSON.stringify(code.slice(0, 12)) : `as a ${typeof code}`}`);
+  }
+  let body: string | undefined;
+  try {
+    body = JSON.stringify(result, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  } catch (error) {
+    throw invalid(`a body that cannot be serialised as JSON (${error instanceof Error ? error.message.slice(0, 80) : 'error'})`);
+  }
+  if (typeof body !== 'string' || !body.startsWith('{')) throw invalid('a body whose toJSON() is not an object');
+  return { status: Number(code.slice(0, 3)), body, responseCode: code };
 }
 
 /** The `responseCode` of a JSON answer, or `''`. */
