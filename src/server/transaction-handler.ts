@@ -85,11 +85,13 @@ export interface HandleContext {
 /** Options of {@link createTransactionHandler}. */
 export interface TransactionHandlerOptions extends Omit<TransactionVerifyOptions, 'now'>, StoreTimingOptions {
   /**
-   * Your business logic: gets the verified call (its parsed `body` included) and returns the
-   * response body, e.g. `{ responseCode: '2004700', responseMessage: 'Successful', ... }`.
-   * The HTTP status is the first three digits of a seven-digit `responseCode` (200 without one).
-   * A 2xx or 4xx answer is final (its claims are kept); a 5xx answer or a throw releases
-   * them, so NICEPAY's retry runs `handle` again.
+   * Your business logic: gets the verified call (its parsed `body` included) and a
+   * {@link HandleContext} (`signal`), and returns the response body, e.g.
+   * `{ responseCode: '2004700', responseMessage: 'Successful', ... }`. The `responseCode` is
+   * required: a seven-digit string whose first three digits are the HTTP status (2xx, 4xx
+   * or 5xx). A 2xx or 4xx answer is final (its claims are kept); a 5xx answer or a throw
+   * releases them, so NICEPAY's retry runs `handle` again; an answer that cannot be sent is
+   * a `500` that keeps the `X-EXTERNAL-ID` (your code ran). Bigints are sent as digits.
    */
   readonly handle: (request: VerifiedTransactionRequest, context: HandleContext) => Readonly<Record<string, unknown>> | Promise<Readonly<Record<string, unknown>>>;
   /** Clock, epoch ms; default `Date.now`. */
