@@ -806,6 +806,71 @@ describe('the default stores', () => {
   });
 });
 
+describe('random money-path sequences (seeded)', () => {
+  it('2,000 calls over 40 payments, with failing handle(), retries, replays and bursts: never processed twice, never lost', async () => {
+    let seed = 20241113;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return (seed >>> 16) % n;
+    };
+    const processed = new Map<string, number>();
+    let failing = true;
+    const r = rig(
+      async () => OK,
+      { clockSkewSeconds: 3600 },
+    );
+    r.handle.mockImplementation(async (v: { body: { paymentRequestId: string } }) => {
+      await new Promise((resolve) => setTimeout(resolve, rand(3)));
+      const dice = failing ? rand(10) : 9;
+      if (dice < 2) throw new Error('database down');
+      if (dice < 3) return { responseCode: '5004801', responseMessage: 'Internal Server Error' };
+      const id = v.body.paymentRequestId;
+      processed.set(id, (processed.get(id) ?? 0) + 1);
+      return { ...OK, paymentRequestId: id };
+    });
+    let second = -3000;
+    const sent: Call[] = [];
+    const statuses = new Map<number, number>();
+    const record = (res: EndpointResponse) => {
+      const body = JSON.parse(res.body) as { responseCode: string };
+      expect(body.responseCode.startsWith(String(res.status))).toBe(true);
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+    };
+    for (let i = 0; i < 2000; ) {
+      const payment_ = `PAY-${rand(40)}`;
+      const kind = rand(5);
+      let batch: Call[];
+      if (kind === 0 && sent.length > 0) {
+        batch = [sent[rand(sent.length)] as Call]; // an identical resend (or a replay)
+      } else if (kind === 1 && sent.length > 0) {
+        const old = sent[rand(sent.length)] as Call; // a replay under a new X-EXTERNAL-ID
+        batch = [{ ...old, headers: { ...old.headers, 'X-EXTERNAL-ID': `R-${i}` } }];
+      } else if (kind === 2) {
+        // a burst: NICEPAY's retries of one payment, each its own id and signature, at once
+        batch = Array.from({ length: 1 + rand(5) }, (_, k) => call({ externalId: `B-${i}-${k}`, second: second++, body: payment(payment_) }));
+      } else {
+        // NICEPAY's retry with the same X-EXTERNAL-ID as an earlier call of this payment, or a new one
+        batch = [call({ externalId: rand(2) ? `X-${payment_}` : `N-${i}`, second: second++, body: payment(payment_) })];
+      }
+      sent.push(...batch);
+      i += batch.length;
+      for (const res of await Promise.all(batch.map((c) => r.handler(c)))) record(res);
+    }
+    // Never processed twice.
+    for (const [id, count] of processed) expect(count, id).toBe(1);
+    // Never lost: once the database is back, a fresh retry of every payment gets its 200.
+    failing = false;
+    for (let p = 0; p < 40; p++) {
+      const res = await r.handler(call({ externalId: `FINAL-${p}`, second: second++, body: payment(`PAY-${p}`) }));
+      expect([res.status, JSON.parse(res.body).paymentRequestId]).toEqual([200, `PAY-${p}`]);
+    }
+    for (const [id, count] of processed) expect(count, id).toBe(1);
+    expect(processed.size).toBe(40);
+    // The sequence did exercise every branch.
+    for (const status of [200, 401, 409, 500]) expect(statuses.get(status) ?? 0, `status ${status}`).toBeGreaterThan(0);
+  });
+});
+
 describe('verifyTransactionRequest alone claims nothing (documented)', () => {
   it('the handler\'s keys can be claimed by hand: signatureClaimKey and externalIdClaim', () => {
     const c = call();
