@@ -308,6 +308,14 @@ describe('key text saved with a byte-order mark, and damaged key objects', () =>
     expectKeyError(() => verifySignature(fake, 'x', 'AA=='), 'KEY_PARAMETERS', /not positive/);
     expectKeyError(() => verifySignature({ ...fake, n: 5n, e: -3n } as RsaPublicKey, 'x', 'AA=='), 'KEY_PARAMETERS');
   });
+  it('a key object built by hand or from another copy of the package gets the same 2048-bit floor as importPublicKey', () => {
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const jwk = small.publicKey.export({ format: 'jwk' }) as { n: string; e: string };
+    const big = (b64url: string) => BigInt(`0x${Buffer.from(b64url, 'base64url').toString('hex')}`);
+    const handMade = { type: 'rsa-public', n: big(jwk.n), e: big(jwk.e), bits: 1024, byteLength: 128 } as unknown as RsaPublicKey;
+    expectKeyError(() => verifySignature(handMade, 'x', 'AA=='), 'KEY_SIZE', /1024 bits; keys under 2048/);
+    expectKeyError(() => importPublicKey(small.publicKey.export({ type: 'spki', format: 'pem' }) as string), 'KEY_SIZE', /1024 bits; keys under 2048/);
+  });
   it('a truncated base64 key says it looks cut short; an empty one says where to look', () => {
     const b64 = (publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64');
     expectKeyError(() => importPublicKey(b64.slice(0, 200)), 'KEY_FORMAT', /cut short/);

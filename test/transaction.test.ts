@@ -12,6 +12,7 @@ import {
   createTransactionHandler,
   formatTimestamp,
   parseResponseCode,
+  KeyImportError,
   signatureClaimKey,
   signSymmetric,
   SnapError,
@@ -116,10 +117,14 @@ describe('verifyTransactionRequest: each check has its exact answer', () => {
     expect((await verifyTransactionRequest(signedRequest({ headers: { 'CHANNEL-ID': undefined } }), options())).channelId).toBeUndefined();
     expect(answer(await failure(signedRequest({ headers: { 'CHANNEL-ID': undefined } }), options({ requireChannelId: true })))).toEqual([400, '4004702', 'Invalid Mandatory Field {CHANNEL-ID}']);
   });
-  it('malformed X-TIMESTAMP, X-EXTERNAL-ID over 36 characters, bad X-PARTNER-ID: 400 / 4004701', async () => {
+  it('malformed X-TIMESTAMP, X-EXTERNAL-ID over 40 characters (or maxExternalIdLength), bad X-PARTNER-ID: 400 / 4004701', async () => {
     expect(answer(await failure(signedRequest({ headers: { 'X-TIMESTAMP': '2024-11-13 02:54:37' } })))).toEqual([400, '4004701', 'Invalid Field Format {X-TIMESTAMP}']);
-    expect(answer(await failure(signedRequest({ headers: { 'X-EXTERNAL-ID': 'x'.repeat(37) } })))).toEqual([400, '4004701', 'Invalid Field Format {X-EXTERNAL-ID}']);
-    expect((await verifyTransactionRequest(signedRequest({ headers: { 'X-EXTERNAL-ID': 'x'.repeat(36) } }), options())).externalId).toHaveLength(36);
+    expect(answer(await failure(signedRequest({ headers: { 'X-EXTERNAL-ID': 'x'.repeat(41) } })))).toEqual([400, '4004701', 'Invalid Field Format {X-EXTERNAL-ID}']);
+    expect((await verifyTransactionRequest(signedRequest({ headers: { 'X-EXTERNAL-ID': 'x'.repeat(40) } }), options())).externalId).toHaveLength(40);
+    // SNAP's 36, as an option.
+    expect(answer(await failure(signedRequest({ headers: { 'X-EXTERNAL-ID': 'x'.repeat(37) } }), options({ maxExternalIdLength: 36 })))).toEqual([400, '4004701', 'Invalid Field Format {X-EXTERNAL-ID}']);
+    expect((await failure(signedRequest({ headers: { 'X-EXTERNAL-ID': 'x'.repeat(41) } }))).message).toMatch(/1-40 visible ASCII characters \(got 41 characters\)/);
+    await expect(verifyTransactionRequest(signedRequest(), options({ maxExternalIdLength: 0 }))).rejects.toThrow(/maxExternalIdLength/);
     expect(answer(await failure(signedRequest({ headers: { 'X-EXTERNAL-ID': 'has space' } })))).toEqual([400, '4004701', 'Invalid Field Format {X-EXTERNAL-ID}']);
     expect(answer(await failure(signedRequest({ headers: { 'X-PARTNER-ID': 'A|B' } })))).toEqual([400, '4004701', 'Invalid Field Format {X-PARTNER-ID}']);
   });
@@ -158,6 +163,27 @@ describe('verifyTransactionRequest: each check has its exact answer', () => {
   it('stale or future X-TIMESTAMP: 401 / 4014700', async () => {
     expect(answer(await failure(signedRequest(), options({ now: NOW + 301_000 })))).toEqual([401, '4014700', 'Unauthorized. X-TIMESTAMP is 301 s behind server time (allowed 300 s)']);
     expect(answer(await failure(signedRequest(), options({ now: NOW - 400_000 })))).toEqual([401, '4014700', 'Unauthorized. X-TIMESTAMP is 400 s ahead of server time (allowed 300 s)']);
+  });
+  it('clockSkewSeconds 0 accepts a stamp of the current second at every arrival offset within it (compared at the stamp\'s precision)', async () => {
+    for (let ms = 0; ms < 1000; ms += 37) {
+      expect((await verifyTransactionRequest(signedRequest(), options({ clockSkewSeconds: 0, now: NOW + ms }))).externalId, `+${ms} ms`).toBeDefined();
+    }
+    expect(answer(await failure(signedRequest(), options({ clockSkewSeconds: 0, now: NOW + 1000 })))).toEqual([401, '4014700', 'Unauthorized. X-TIMESTAMP is 1 s behind server time (allowed 0 s)']);
+    expect(answer(await failure(signedRequest(), options({ clockSkewSeconds: 0, now: NOW - 1 })))).toEqual([401, '4014700', 'Unauthorized. X-TIMESTAMP is 0.001 s ahead of server time (allowed 0 s)']);
+  });
+  it('never says "300 s behind (allowed 300 s)": a millisecond stamp just outside the window shows its exact distance', async () => {
+    const ts = `${TS.slice(0, 19)}.000${TS.slice(19)}`;
+    const stringToSign = buildSymmetricStringToSign({ method: 'POST', path: PATH, accessToken: TOKEN, body: BODY, timestamp: ts });
+    const r = signedRequest({ headers: { 'X-TIMESTAMP': ts, 'X-SIGNATURE': signSymmetric(SECRET, stringToSign) } });
+    expect(answer(await failure(r, options({ now: NOW + 300_400 })))).toEqual([401, '4014700', 'Unauthorized. X-TIMESTAMP is 300.400 s behind server time (allowed 300 s)']);
+    expect((await verifyTransactionRequest(r, options({ now: NOW + 300_000 }))).timestamp.text).toBe(ts);
+  });
+  it('a body with a UTF-8 byte-order mark: 400 / 4004700, and the detail names the BOM', async () => {
+    for (const body of [`\uFEFF${BODY}`, new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(BODY)])]) {
+      const error = await failure({ ...signedRequest(), body: body as never });
+      expect(answer(error)).toEqual([400, '4004700', 'Bad Request']);
+      expect(error.message).toMatch(/byte-order mark \(EF BB BF\)/);
+    }
   });
   it('a token-bound client that is not configured: 401 / 4014700', async () => {
     const token = issuer.issue('GHOST', NOW);
@@ -255,6 +281,15 @@ describe('createTransactionHandler', () => {
     expect(() => createTransactionHandler({ ...base, serviceCode: 'xx', handle: () => ({}) })).toThrow(/service code/);
     expect(() => createTransactionHandler({ ...base, clients: { A: {} }, handle: () => ({}) })).toThrow(/needs a clientSecret/);
     expect(() => createTransactionHandler({ ...base, signature: 'asymmetric', clients: { A: { clientSecret: 's' } }, handle: () => ({}) })).toThrow(/needs a publicKey/);
+  });
+  it('imports and checks the clients\' public keys at creation, not on every call', () => {
+    const small = makeKeys(1024);
+    const make = (publicKey: string, extra = {}) => () =>
+      createTransactionHandler({ ...base, signature: 'asymmetric', clients: { [CLIENT]: { publicKey } }, handle: () => ({}), ...extra });
+    expect(make('MIIBnot-a-key')).toThrow(KeyImportError);
+    expect(make(small.publicKeyPem)).toThrow(/client "IONPAYTEST".*1024 bits; keys under 2048/);
+    expect(make(small.publicKeyPem, { minModulusBits: 1024 })).not.toThrow();
+    expect(make(keys.publicKeyPem)).not.toThrow();
   });
 
   it('mutation fuzz: thousands of broken calls, never a throw, always a well-formed SNAP answer', async () => {

@@ -223,7 +223,8 @@ export function toPublicKey(key: RsaPublicKey | KeyInput, options: KeyImportOpti
       // A key object from another copy of this package: validate it the same way.
       const n = candidate.n;
       const e = candidate.e;
-      const minBits = options.minModulusBits === undefined ? HARD_MIN_MODULUS_BITS : checkMinBits(options, fn);
+      // The same floor as importPublicKey (2048 bits unless minModulusBits says otherwise).
+      const minBits = checkMinBits(options, fn);
       return makePublicKey(bigIntToBytes(n, byteLen(n)), bigIntToBytes(e, byteLen(e)), { given: 'an RsaPublicKey object' }, minBits, fn);
     }
     if ((key as { type?: unknown }).type === 'rsa-private') {

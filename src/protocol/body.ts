@@ -47,6 +47,11 @@ export function parseJsonObject(body: RawBody, maxBytes: number, serviceCode?: s
   if (bodyByteLength(body) > maxBytes) {
     throw new SnapError('BODY_TOO_LARGE', { ...sc, detail: `request body is larger than ${maxBytes} bytes` });
   }
+  // JSON has no byte-order mark (RFC 8259 §8.1), and a decoder would drop it silently,
+  // changing the bytes that were signed: refuse it, and say so.
+  if (typeof body === 'string' ? body.charCodeAt(0) === 0xfeff : body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) {
+    throw new SnapError('BAD_REQUEST', { ...sc, detail: 'request body starts with a UTF-8 byte-order mark (EF BB BF), which JSON does not allow (RFC 8259 §8.1): send the JSON without it' });
+  }
   let text: string;
   if (typeof body === 'string') {
     text = body;

@@ -90,6 +90,7 @@ export function parseTimestamp(value: string): ParsedTimestamp {
 }
 
 const OFFSET_PATTERN = /^(?:Z|[+-](\d{2}):(\d{2}))$/;
+const FRACTION = /\.(\d+)/;
 
 /**
  * Render `epochMs` in the SNAP form, seconds precision, at the given offset (default
@@ -128,8 +129,15 @@ export function formatTimestamp(epochMs: number, offset = '+07:00'): string {
  */
 export function checkFreshness(timestamp: ParsedTimestamp, nowMs: number, skewMs: number): void {
   const offMs = timestamp.epochMs - nowMs;
-  if (Math.abs(offMs) <= skewMs) return;
-  const seconds = Math.round(Math.abs(offMs) / 1000);
+  // Compared at the precision of the stamp: one without a fraction stands for its whole
+  // second [epochMs, epochMs + 1000), so it is fresh when that second meets the window
+  // [now - skew, now + skew]. (With clockSkewSeconds 0, a stamp of the current second.)
+  const digits = FRACTION.exec(timestamp.text)?.[1]?.length ?? 0;
+  const precisionMs = digits >= 3 ? 1 : 10 ** (3 - digits);
+  if (offMs <= skewMs && offMs + precisionMs > -skewMs) return;
+  // Whole seconds, unless rounding would show the allowed value itself ("300 s behind (allowed 300 s)").
+  const rounded = Math.round(Math.abs(offMs) / 1000);
+  const seconds = rounded * 1000 > skewMs ? String(rounded) : (Math.abs(offMs) / 1000).toFixed(3);
   const direction = offMs > 0 ? 'ahead of' : 'behind';
   const allowed = `allowed ${skewMs / 1000} s`;
   throw new SnapError('TIMESTAMP_OUT_OF_WINDOW', {

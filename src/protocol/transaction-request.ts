@@ -85,6 +85,11 @@ export interface TransactionVerifyOptions extends KeyImportOptions {
   readonly clockSkewSeconds?: number;
   /** Largest body accepted, bytes; default 16 KiB. */
   readonly maxBodyBytes?: number;
+  /**
+   * Longest `X-EXTERNAL-ID` accepted, characters; default 40 (NICEPAY prints String(40);
+   * SNAP says 36). Longer ones are `400 / 400xx01 Invalid Field Format {X-EXTERNAL-ID}`.
+   */
+  readonly maxExternalIdLength?: number;
   /** Require the `CHANNEL-ID` header (SNAP); default `false`. */
   readonly requireChannelId?: boolean;
 }
@@ -137,7 +142,8 @@ export interface VerifiedTransactionRequest {
 }
 
 const FN = 'verifyTransactionRequest';
-const MAX_EXTERNAL_ID_LENGTH = 36;
+/** Default `maxExternalIdLength`: NICEPAY prints X-EXTERNAL-ID as String(40) (SNAP says 36). */
+const DEFAULT_MAX_EXTERNAL_ID_LENGTH = 40;
 const MAX_TOKEN_LENGTH = 2048;
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 const BEARER = /^Bearer +([^\s]+)$/i;
@@ -174,7 +180,11 @@ export function checkTransactionOptions(options: TransactionVerifyOptions) {
         'which reserves the X-EXTERNAL-ID for the call and releases it when the answer is 5xx (or claim externalIdClaim(...).key in your own store)',
     );
   }
-  return { sc, mode, skewMs: skew * 1000, nowMs: now, maxBodyBytes };
+  const maxExternalIdLength = options.maxExternalIdLength ?? DEFAULT_MAX_EXTERNAL_ID_LENGTH;
+  if (!Number.isInteger(maxExternalIdLength) || maxExternalIdLength < 1 || maxExternalIdLength > 256) {
+    throw new TypeError(`${FN}: options.maxExternalIdLength must be an integer from 1 to 256`);
+  }
+  return { sc, mode, skewMs: skew * 1000, nowMs: now, maxBodyBytes, maxExternalIdLength };
 }
 
 /** HMAC-SHA512 keyed with each client's secret, once per client object. */
@@ -226,12 +236,12 @@ async function checkToken(tokens: TokenVerifier, token: string, nowMs: number, p
 /**
  * Verify one of NICEPAY's calls after the token (CVS inquiry or payment), everything around
  * the body: the bearer token, `X-TIMESTAMP` (strict and fresh), `X-PARTNER-ID` (the token's
- * client), `X-EXTERNAL-ID` (at most 36 characters), `X-SIGNATURE` in the configured mode,
+ * client), `X-EXTERNAL-ID` (at most `maxExternalIdLength`, default 40, characters), `X-SIGNATURE` in the configured mode,
  * and a JSON-object body, which it returns parsed for the merchant's own code. Every
  * answer uses the endpoint's `serviceCode`:
  *
  * - missing `Authorization` or another mandatory header: `400 / 400xx02 Invalid Mandatory Field {name}`;
- * - malformed header (timestamp, `X-EXTERNAL-ID` over 36 characters, ...): `400 / 400xx01`;
+ * - malformed header (timestamp, `X-EXTERNAL-ID` over 40 characters, ...): `400 / 400xx01`;
  * - body not a JSON object: `400 / 400xx00 Bad Request`;
  * - token not `Bearer`, malformed, bad MAC, expired, or another client's: `401 / 401xx01 Invalid Token (B2B)`;
  * - stored-token lookup does not know it: `401 / 401xx03 Token Not Found (B2B)`;
@@ -273,7 +283,7 @@ export async function verifyTransactionRequest(request: TransactionRequest, opti
 async function verify(
   request: TransactionRequest,
   options: TransactionVerifyOptions,
-  { sc, mode, skewMs, nowMs, maxBodyBytes }: ReturnType<typeof checkTransactionOptions>,
+  { sc, mode, skewMs, nowMs, maxBodyBytes, maxExternalIdLength }: ReturnType<typeof checkTransactionOptions>,
 ): Promise<VerifiedTransactionRequest> {
   if (typeof request !== 'object' || request === null) throw new TypeError(`${FN}: request must be { method, path, headers, body }`);
   checkRawBody(request.body, FN);
@@ -295,8 +305,11 @@ async function verify(
   if (!isWellFormedClientKey(partnerId)) {
     throw new SnapError('INVALID_FIELD_FORMAT', { field: 'X-PARTNER-ID', detail: 'X-PARTNER-ID must be 1-128 visible ASCII characters without "|"' });
   }
-  if (externalId.length > MAX_EXTERNAL_ID_LENGTH || !VISIBLE_ASCII.test(externalId)) {
-    throw new SnapError('INVALID_FIELD_FORMAT', { field: 'X-EXTERNAL-ID', detail: `X-EXTERNAL-ID must be 1-${MAX_EXTERNAL_ID_LENGTH} visible ASCII characters` });
+  if (externalId.length > maxExternalIdLength || !VISIBLE_ASCII.test(externalId)) {
+    throw new SnapError('INVALID_FIELD_FORMAT', {
+      field: 'X-EXTERNAL-ID',
+      detail: `X-EXTERNAL-ID must be 1-${maxExternalIdLength} visible ASCII characters (got ${externalId.length > maxExternalIdLength ? `${externalId.length} characters` : 'other characters'})`,
+    });
   }
   const bearer = BEARER.exec(authorization);
   if (!bearer || (bearer[1] as string).length > MAX_TOKEN_LENGTH) {

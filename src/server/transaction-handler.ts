@@ -4,6 +4,7 @@
  * business response body.
  * @module
  */
+import { KeyImportError, toPublicKey } from '../crypto/keys.js';
 import { isSnapError, SnapError } from '../errors.js';
 import { externalIdClaim, offsetMinutes } from '../protocol/claim-keys.js';
 import { sha256Hex } from '../protocol/symmetric.js';
@@ -400,6 +401,15 @@ function probeOptions(options: TransactionVerifyOptions): { serviceCode: string;
     for (const [partnerId, client] of Object.entries(options.clients)) {
       if (typeof client !== 'object' || client === null || (client as Record<string, unknown>)[needs] === undefined) {
         throw new TypeError(`${FN}: client ${JSON.stringify(partnerId)} needs a ${needs} for ${mode} signatures`);
+      }
+      // A public key is imported and checked now (KeyImportError at start-up, not a 500 on every call).
+      if (client.publicKey !== undefined) {
+        try {
+          toPublicKey(client.publicKey, options.minModulusBits === undefined ? {} : { minModulusBits: options.minModulusBits }, FN);
+        } catch (error) {
+          if (!(error instanceof KeyImportError)) throw error;
+          throw new KeyImportError(error.code, `${FN}: the publicKey of client ${JSON.stringify(partnerId)}: ${error.message}`, { cause: error });
+        }
       }
     }
   }
