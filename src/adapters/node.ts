@@ -96,10 +96,20 @@ async function rawBodyOf(req: NodeRequestLike, limit: number): Promise<RawResult
   return { body: await readBody(req, limit) };
 }
 
-/** The path as requested, query included (the symmetric signature covers it). */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
+/**
+ * The path as requested, query included (the symmetric signature covers it), byte for byte
+ * as sent. An absolute-form request target (`POST http://host/api/v1.0/cvs/inquiry`, RFC
+ * 9112 §3.2.2) gives its path and query, without re-encoding anything.
+ */
 function pathOf(req: NodeRequestLike): string {
   const url = (req as { originalUrl?: unknown }).originalUrl ?? req.url;
-  return typeof url === 'string' ? url : '/';
+  if (typeof url !== 'string') return '/';
+  const absolute = ABSOLUTE_FORM.exec(url);
+  if (!absolute) return url;
+  const rest = url.slice(absolute[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
 /** Any endpoint of this package: request object in, response object out. */
