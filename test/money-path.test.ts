@@ -164,7 +164,7 @@ describe('the money-safety table, row by row', () => {
     expect(r.state(c)).toEqual({ signature: 'free', externalId: 'free', idempotency: 'free' });
     expect(String((r.onError.mock.calls[0]?.[0] as Error).cause)).toContain('database connection refused');
   });
-  it('handle() returns an answer that cannot be sent: 500; its code ran, so the X-EXTERNAL-ID and signature are kept, the idempotency key released', async () => {
+  it('handle() returns an answer that cannot be sent: 500; its code ran, so the X-EXTERNAL-ID, the signature and the idempotency key are held: it never runs twice', async () => {
     const circular: Record<string, unknown> = { ...OK };
     circular.self = circular;
     const answers: unknown[] = [
@@ -186,10 +186,11 @@ describe('the money-safety table, row by row', () => {
       const r = rig(() => bad);
       const c = call();
       expect(answer(await r.handler(c))).toEqual([500, '5004800']);
-      expect(r.state(c)).toEqual({ signature: 'kept', externalId: 'kept', idempotency: 'free' });
+      expect(r.state(c)).toEqual({ signature: 'kept', externalId: 'kept', idempotency: 'in-flight' });
       expect((r.onError.mock.calls[0]?.[0] as Error).name).toBe('InvalidAnswerError');
-      // NICEPAY's retry under the same X-EXTERNAL-ID does not run handle() again.
+      // NICEPAY's retries, under the same X-EXTERNAL-ID or a new one, do not run handle() again.
       expect(answer(await r.handler(call({ second: 1 })))).toEqual([409, '4094800']);
+      expect(answer(await r.handler(call({ externalId: 'X-NEW', second: 2 })))).toEqual([409, '4094800']);
       expect(r.handle).toHaveBeenCalledTimes(1);
     }
   });
@@ -708,18 +709,29 @@ describe('second-round attacks, kept as tests', () => {
     expect(r.handle).toHaveBeenCalledTimes(1);
     expect(r.onError.mock.calls.filter(([e]) => e instanceof StoreError)).toEqual([]);
   });
-  it('a stall shorter than the pending TTL never aborts the signal with memory stores', async () => {
-    let aborted: boolean | undefined;
-    const r = rig(async (_n) => OK, { pendingTtlSeconds: 1, storeTimeoutMs: 100, idempotency: undefined });
-    r.handle.mockImplementationOnce(async (_v: unknown, context: { signal: AbortSignal }) => {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      busy(650);
-      await new Promise((resolve) => setTimeout(resolve, 450));
-      aborted = context.signal.aborted;
-      return OK;
-    });
-    expect(answer(await r.handler(call()))).toEqual([200, '2004800']);
-    expect(aborted).toBe(false);
+  it('a stall shorter than the pending TTL never aborts the signal, with synchronous or asynchronous stores', async () => {
+    const asyncStore = (): ClaimStore => {
+      const inner = createMemoryClaimStore();
+      return {
+        claim: (k, t) => Promise.resolve(inner.claim(k, t)),
+        reserve: (k, t, s) => new Promise((resolve) => setTimeout(() => resolve(inner.reserve(k, t, s)), 5)),
+        keep: (k, t, s) => Promise.resolve(inner.keep(k, t, s)),
+        release: (k, t) => Promise.resolve(inner.release(k, t)),
+      };
+    };
+    for (const stores of [{}, { replayCache: asyncStore(), externalIds: asyncStore() }]) {
+      let aborted: boolean | undefined;
+      const r = rig(async (_n) => OK, { pendingTtlSeconds: 1, storeTimeoutMs: 100, idempotency: undefined, ...stores });
+      r.handle.mockImplementationOnce(async (_v: unknown, context: { signal: AbortSignal }) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        busy(650);
+        await new Promise((resolve) => setTimeout(resolve, 450));
+        aborted = context.signal.aborted;
+        return OK;
+      });
+      expect(answer(await r.handler(call()))).toEqual([200, '2004800']);
+      expect(aborted).toBe(false);
+    }
   });
   it('a renewal still on its way when the call fails is waited for, so it cannot re-create the released reservation', async () => {
     const inner = createMemoryClaimStore();

@@ -402,6 +402,18 @@ export class CallLifecycle {
       controller.abort(error);
       report(error);
     };
+    /**
+     * Once this tick's renewals have answered (at once for a synchronous store, when the
+     * last one settles for an asynchronous one): a reservation the store has not confirmed
+     * for long enough may lapse before the next tick.
+     */
+    const checkLease = () => {
+      if (stopped || inFlight.size > 0) return;
+      const oldest = Math.min(...live.map((h) => h.confirmedAt), idempotency?.confirmedAt ?? Number.POSITIVE_INFINITY);
+      if (Date.now() + intervalMs >= oldest + pendingMs) {
+        lose("the store has not confirmed the call's reservations in time (pendingTtlSeconds): they may lapse while the merchant's code runs, so a duplicate could be let through; the call's signal is aborted");
+      }
+    };
     /** One renewal; its result is ignored once the call is settled (the lease is over). */
     const renewOne = <T>(what: string, call: () => Settled<T>, confirm: (value: T) => boolean, lost: string) => {
       let result: Settled<T>;
@@ -429,7 +441,10 @@ export class CallLifecycle {
         if (!stopped) report(error);
       });
       inFlight.add(done);
-      void done.then(() => inFlight.delete(done));
+      void done.then(() => {
+        inFlight.delete(done);
+        checkLease();
+      });
     };
     const timer = setInterval(() => {
       for (const hold of live) {
@@ -457,12 +472,7 @@ export class CallLifecycle {
           "idempotency: the key was lost while the merchant's code ran; the call's signal is aborted",
         );
       }
-      // After this tick's renewals (a synchronous store has answered already): a reservation
-      // the store has not confirmed for long enough may lapse before the next tick.
-      const oldest = Math.min(...live.map((h) => h.confirmedAt), idempotency?.confirmedAt ?? Number.POSITIVE_INFINITY);
-      if (Date.now() + intervalMs >= oldest + pendingMs) {
-        lose("the store has not confirmed the call's reservations in time (pendingTtlSeconds): they may lapse while the merchant's code runs, so a duplicate could be let through; the call's signal is aborted");
-      }
+      checkLease();
     }, intervalMs);
     (timer as unknown as { unref?: () => void }).unref?.();
     return {
@@ -479,8 +489,10 @@ export class CallLifecycle {
 
   /** Retry a keep or complete that failed, with backoff, until it succeeds, finds its reservation gone, or `until` passes. */
   retryInBackground(what: string, call: () => Settled<boolean>, until: number, report: Reporter, delayMs = 200): void {
-    if (Date.now() + delayMs >= until) {
-      report(new StoreError('STORE_FAILED', `${what} could not be done before the call's reservation lapsed: the claim is not kept, so a repeat of this call could be processed again`));
+    // A keep still counts after its reservation lapsed (it takes the key if nobody else did),
+    // so retries go on for a minute past `until` before giving up.
+    if (Date.now() + delayMs >= until + 60_000) {
+      report(new StoreError('STORE_FAILED', `${what} could not be confirmed for a minute after the call's reservation lapsed (the store did not answer): the claim may not be kept, so a repeat of this call could be processed again`));
       return;
     }
     const timer = setTimeout(() => {
@@ -530,6 +542,14 @@ export class CallLifecycle {
       if (answer) {
         const stored: StoredAnswer = { fingerprint: idempotency.fingerprint, status: answer.status, body: answer.body };
         run('idempotency.store.complete', () => store.complete(key, token, stored, idempotency.ttlSeconds), (idempotency.confirmedAt ?? Date.now()) + pendingMs);
+      } else if (outcome.kind === 'ran') {
+        // The merchant's code ran but its answer could not be sent or stored: hold the key
+        // for the answer's whole time to live, so no retry runs the code again (409).
+        run('idempotency.store.begin (hold)', () => {
+          const held = store.begin(key, token, idempotency.ttlSeconds);
+          const ok = (state: IdempotencyBegin) => (state as { state?: unknown } | undefined)?.state === 'started';
+          return isThenable(held) ? (held as Promise<IdempotencyBegin>).then(ok) : ok(held);
+        });
       } else {
         run('idempotency.store.release', () => store.release(key, token));
       }
