@@ -128,9 +128,26 @@ describe('verifyTransactionRequest: each check has its exact answer', () => {
     expect(answer(await failure(signedRequest({ headers: { 'X-EXTERNAL-ID': 'has space' } })))).toEqual([400, '4004701', 'Invalid Field Format {X-EXTERNAL-ID}']);
     expect(answer(await failure(signedRequest({ headers: { 'X-PARTNER-ID': 'A|B' } })))).toEqual([400, '4004701', 'Invalid Field Format {X-PARTNER-ID}']);
   });
-  it('body not a JSON object: 400 / 4004700 Bad Request', async () => {
-    for (const body of ['', 'x', '[]', 'null']) {
-      expect(answer(await failure({ ...signedRequest(), body })), body).toEqual([400, '4004700', 'Bad Request']);
+  it('body not a JSON object: 400 / 4004700 Bad Request (signed, so it gets that far)', async () => {
+    for (const body of ['', 'x', '[]', 'null', '"text"']) {
+      expect(answer(await failure(signedRequest({ body, bodyHash: 'as-sent' }))), body).toEqual([400, '4004700', 'Bad Request']);
+    }
+  });
+  it('cheap checks first: the body is parsed only after the token, the client, the clock and the signature', async () => {
+    // A deeply nested body: without a valid token or signature it is refused before any parse.
+    const nested = `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const other = createAccessTokenIssuer({ secret: 'another-secret-of-at-least-32-bytes!!' });
+      expect((await failure(signedRequest({ body: nested, token: other.issue(CLIENT, NOW) }))).code).toBe('INVALID_TOKEN');
+      expect((await failure({ ...signedRequest(), body: nested })).code).toBe('INVALID_SIGNATURE');
+      expect((await failure(signedRequest({ body: nested }), options({ now: NOW + 400_000 }))).code).toBe('TIMESTAMP_OUT_OF_WINDOW');
+      expect(parse).not.toHaveBeenCalled();
+      // Signed, it is parsed (and accepted: it is a JSON object).
+      expect((await verifyTransactionRequest(signedRequest({ body: nested }), options())).body).toHaveProperty('a');
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
     }
   });
   it('token not Bearer, malformed, bad MAC, expired or another client: 401 / 4014701 Invalid Token (B2B)', async () => {

@@ -39,10 +39,11 @@ export function bodyByteLength(body: RawBody): number {
 }
 
 /**
- * Parse the body as one JSON object. Over `maxBytes`: `BODY_TOO_LARGE`; not UTF-8, not
- * JSON, or JSON but not an object: `BAD_REQUEST` (`400 xx 00 Bad Request`).
+ * The cheap checks of a body, before any credential is checked: its size (over `maxBytes`:
+ * `BODY_TOO_LARGE`), no byte-order mark, valid UTF-8 (`BAD_REQUEST`). Returns its text.
+ * @internal
  */
-export function parseJsonObject(body: RawBody, maxBytes: number, serviceCode?: string): Record<string, unknown> {
+export function readBodyText(body: RawBody, maxBytes: number, serviceCode?: string): string {
   const sc = serviceCode === undefined ? {} : { serviceCode };
   if (bodyByteLength(body) > maxBytes) {
     throw new SnapError('BODY_TOO_LARGE', { ...sc, detail: `request body is larger than ${maxBytes} bytes` });
@@ -52,16 +53,17 @@ export function parseJsonObject(body: RawBody, maxBytes: number, serviceCode?: s
   if (typeof body === 'string' ? body.charCodeAt(0) === 0xfeff : body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) {
     throw new SnapError('BAD_REQUEST', { ...sc, detail: 'request body starts with a UTF-8 byte-order mark (EF BB BF), which JSON does not allow (RFC 8259 §8.1): send the JSON without it' });
   }
-  let text: string;
-  if (typeof body === 'string') {
-    text = body;
-  } else {
-    try {
-      text = decoder.decode(body);
-    } catch (cause) {
-      throw new SnapError('BAD_REQUEST', { ...sc, detail: 'request body is not valid UTF-8', cause });
-    }
+  if (typeof body === 'string') return body;
+  try {
+    return decoder.decode(body);
+  } catch (cause) {
+    throw new SnapError('BAD_REQUEST', { ...sc, detail: 'request body is not valid UTF-8', cause });
   }
+}
+
+/** Parse body text as one JSON object; `BAD_REQUEST` otherwise. @internal */
+export function parseJsonObjectText(text: string, serviceCode?: string): Record<string, unknown> {
+  const sc = serviceCode === undefined ? {} : { serviceCode };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -72,6 +74,14 @@ export function parseJsonObject(body: RawBody, maxBytes: number, serviceCode?: s
     throw new SnapError('BAD_REQUEST', { ...sc, detail: `request body must be a JSON object, got ${kindOf(value)}` });
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * Parse the body as one JSON object. Over `maxBytes`: `BODY_TOO_LARGE`; a byte-order mark,
+ * not UTF-8, not JSON, or JSON but not an object: `BAD_REQUEST` (`400 xx 00 Bad Request`).
+ */
+export function parseJsonObject(body: RawBody, maxBytes: number, serviceCode?: string): Record<string, unknown> {
+  return parseJsonObjectText(readBodyText(body, maxBytes, serviceCode), serviceCode);
 }
 
 /** Join received chunks into one array of at most `max` bytes (the rest is dropped). @internal used by the adapters. */

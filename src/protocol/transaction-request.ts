@@ -11,11 +11,11 @@ import { isSnapError, SnapError } from '../errors.js';
 import { signatureClaimKey } from './claim-keys.js';
 import type { AccessTokenCheck } from './token-check.js';
 import { isWellFormedClientKey } from './access-token-request.js';
-import { checkRawBody, DEFAULT_MAX_BODY_BYTES, parseJsonObject, type RawBody } from './body.js';
+import { checkRawBody, DEFAULT_MAX_BODY_BYTES, parseJsonObjectText, readBodyText, type RawBody } from './body.js';
 import { readHeaders, requireHeader, requireJsonContentType, type HeadersInput } from './headers.js';
 import { buildStringToSign } from './string-to-sign.js';
 import { timingSafeEqual } from '../crypto/bytes.js';
-import { bodySha256Hex, decodeSymmetricSignature, preparedSymmetricMac } from './symmetric.js';
+import { bodySha256Hex, decodeSymmetricSignature, minifyJson, preparedSymmetricMac, sha256Hex } from './symmetric.js';
 import { checkFreshness, parseTimestampField, type ParsedTimestamp } from './timestamp.js';
 
 /** How NICEPAY signs these calls (its pages are ambiguous; see the README). */
@@ -317,8 +317,9 @@ async function verify(
   }
   const accessToken = bearer[1] as string;
 
-  // 2. The body: a JSON object.
-  const body = parseJsonObject(request.body, maxBodyBytes, sc);
+  // 2. The body's cheap checks (size, byte-order mark, UTF-8). It is parsed only after the
+  // token, the client, the clock and the signature: a caller without credentials costs no parse.
+  const text = readBodyText(request.body, maxBodyBytes, sc);
 
   // 3. The token, bound to X-PARTNER-ID.
   await checkToken(options.tokens, accessToken, nowMs, partnerId);
@@ -336,7 +337,13 @@ async function verify(
   // 6. The signature. SNAP's body hash (minified) is computed once: it is signed in the body
   // modes and handed over as `bodySha256` (the idempotency fingerprint).
   let bodyHash: VerifiedTransactionRequest['bodyHash'];
-  const bodySha256 = bodySha256Hex(request.body, 'minified');
+  let minified: string;
+  try {
+    minified = text === '' ? '' : minifyJson(text);
+  } catch (cause) {
+    throw new SnapError('BAD_REQUEST', { serviceCode: sc, detail: 'request body is not valid JSON', cause });
+  }
+  const bodySha256 = sha256Hex(minified);
   let verified = false;
   if (mode === 'symmetric') {
     if (typeof client.clientSecret !== 'string' || client.clientSecret === '') {
@@ -370,6 +377,9 @@ async function verify(
       detail: `X-SIGNATURE (${mode}) does not verify for X-PARTNER-ID ${JSON.stringify(partnerId)}`,
     });
   }
+
+  // 7. The body: a JSON object, for the merchant's own code.
+  const body = parseJsonObjectText(text, sc);
 
   return {
     clientKey: partnerId,
