@@ -273,7 +273,8 @@ describe('createTransactionHandler', () => {
     expect(r.status).toBe(500);
     expect(json(r)).toEqual({ responseCode: '5004700', responseMessage: 'General Error' });
     expect(r.body).not.toContain('hunter2');
-    expect(String((onError.mock.calls[0]?.[0] as Error).cause)).toContain('hunter2');
+    // onError gets the merchant's own error, as thrown.
+    expect((onError.mock.calls[0]?.[0] as Error).message).toBe('db password hunter2');
     const bad = createTransactionHandler({ ...base, handle: () => 'text' as never });
     expect((await bad(signedRequest())).status).toBe(500);
     const lookupFails = createTransactionHandler({ ...base, tokens: async () => { throw new Error('redis down'); }, handle: () => ({}) });

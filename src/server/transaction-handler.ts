@@ -138,12 +138,19 @@ function report(onError: TransactionHandlerOptions['onError'], error: unknown, c
   }
 }
 
+/** The merchant's own code threw: answered `500 General Error`; `onError` gets `cause`, the error as thrown. */
+class MerchantCodeFailure extends SnapError {
+  constructor(what: string, serviceCode: string, cause: unknown) {
+    super('GENERAL_ERROR', { serviceCode, detail: `${what} failed`, cause });
+  }
+}
+
 /** Runs the merchant's code; whatever it throws becomes a 500 General Error with the cause kept. */
 async function merchantCode<T>(what: string, serviceCode: string, f: () => T | Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (cause) {
-    throw new SnapError('GENERAL_ERROR', { serviceCode, detail: `${what} failed`, cause });
+    throw new MerchantCodeFailure(what, serviceCode, cause);
   }
 }
 
@@ -207,7 +214,8 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
   });
   const fail = (error: unknown, now: number): EndpointResponse => {
     const failure = isSnapError(error) ? (error as SnapError).withServiceCode(serviceCode) : new SnapError('GENERAL_ERROR', { serviceCode, cause: error });
-    report(onError, error, { status: failure.httpStatus, responseCode: failure.responseCode });
+    // onError gets the merchant's own error as it was thrown (handle(), idempotency.key(), the lookups).
+    report(onError, error instanceof MerchantCodeFailure ? error.cause : error, { status: failure.httpStatus, responseCode: failure.responseCode });
     return respond(failure.httpStatus, JSON.stringify(failure.toResponseBody()), now);
   };
 
