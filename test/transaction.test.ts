@@ -87,6 +87,24 @@ describe('verifyTransactionRequest: success', () => {
     const r = signedRequest();
     expect((await verifyTransactionRequest({ ...r, body: new TextEncoder().encode(BODY) as never }, options())).body).toEqual(JSON.parse(BODY));
   });
+  it('auto (the default): the signature\'s length and the client\'s credentials choose the one form verified', async () => {
+    const rsa = signText(keys.privateKey, buildStringToSign(CLIENT, TS));
+    // Both credentials: HMAC-SHA512 (64 bytes) or SHA256withRSA over X-PARTNER-ID|X-TIMESTAMP.
+    expect((await verifyTransactionRequest(signedRequest(), options())).signatureMode).toBe('symmetric');
+    expect((await verifyTransactionRequest(signedRequest({ headers: { 'X-SIGNATURE': rsa } }), options())).signatureMode).toBe('asymmetric');
+    // Only a client secret: an RSA signature is refused, and the detail says why.
+    const secretOnly = options({ clients: { [CLIENT]: { clientSecret: SECRET } } });
+    const noKey = await failure(signedRequest({ headers: { 'X-SIGNATURE': rsa } }), secretOnly);
+    expect(answer(noKey)).toEqual([401, '4014700', 'Unauthorized. Signature does not verify']);
+    expect(noKey.message).toMatch(/not an HMAC-SHA512 signature \(64 bytes\), and the client has no publicKey/);
+    // Only a public key: an HMAC signature is refused.
+    const keyOnly = options({ clients: { [CLIENT]: { publicKey: keys.publicKeyPem } } });
+    expect((await failure(signedRequest(), keyOnly)).message).toMatch(/HMAC-SHA512 signature \(64 bytes\), but the client has no clientSecret/);
+    expect((await verifyTransactionRequest(signedRequest({ headers: { 'X-SIGNATURE': rsa } }), keyOnly)).signatureMode).toBe('asymmetric');
+    // A bad signature of either form is refused with its form named.
+    expect((await failure(signedRequest({ headers: { 'X-SIGNATURE': signSymmetric('wrong', 'x') } }))).message).toMatch(/\(auto: symmetric\) does not verify/);
+    expect((await failure(signedRequest({ headers: { 'X-SIGNATURE': signText(keys.privateKey, 'other') } }))).message).toMatch(/\(auto: asymmetric\) does not verify/);
+  });
   it('asymmetric mode: SHA256withRSA over X-PARTNER-ID|X-TIMESTAMP', async () => {
     const r = signedRequest({ headers: { 'X-SIGNATURE': signText(keys.privateKey, buildStringToSign(CLIENT, TS)) } });
     expect((await verifyTransactionRequest(r, options({ signature: 'asymmetric' }))).signatureMode).toBe('asymmetric');
@@ -233,7 +251,8 @@ describe('verifyTransactionRequest: the caller\'s mistakes are TypeErrors', () =
     await expect(verifyTransactionRequest(signedRequest(), { ...options(), signature: 'hmac' as never })).rejects.toThrow(/symmetric/);
     await expect(verifyTransactionRequest({ ...signedRequest(), body: JSON.parse(BODY) as never }, options())).rejects.toThrow(/raw body/);
     await expect(verifyTransactionRequest({ ...signedRequest(), path: 'api/v1.0' }, options())).rejects.toThrow(/relative path/);
-    await expect(verifyTransactionRequest(signedRequest(), options({ clients: { [CLIENT]: {} } }))).rejects.toThrow(/no clientSecret/);
+    await expect(verifyTransactionRequest(signedRequest(), options({ clients: { [CLIENT]: {} } }))).rejects.toThrow(/neither a clientSecret nor a publicKey/);
+    await expect(verifyTransactionRequest(signedRequest(), options({ signature: 'symmetric', clients: { [CLIENT]: {} } }))).rejects.toThrow(/no clientSecret/);
     // Claims belong to the handler: an externalIds option here is refused, never silently ignored.
     await expect(verifyTransactionRequest(signedRequest(), { ...options(), externalIds: createMemoryClaimStore() } as never)).rejects.toThrow(/pass externalIds to createTransactionHandler/);
   });

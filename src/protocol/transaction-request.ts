@@ -20,7 +20,7 @@ import { checkFreshness, parseTimestampField, type ParsedTimestamp } from './tim
 
 /** How NICEPAY signs these calls (its pages are ambiguous; see the README). */
 export type TransactionSignatureMode =
-  /** HMAC-SHA512 with the client secret over `METHOD:path:token:sha256hex(body):X-TIMESTAMP` (SNAP; the default). */
+  /** HMAC-SHA512 with the client secret over `METHOD:path:token:sha256hex(body):X-TIMESTAMP` (SNAP). */
   | 'symmetric'
   /**
    * SHA256withRSA over `X-PARTNER-ID|X-TIMESTAMP` with NICEPAY's public key, as the NICO
@@ -77,8 +77,15 @@ export interface TransactionVerifyOptions extends KeyImportOptions {
   readonly clients: TransactionClients;
   /** The bearer-token check. */
   readonly tokens: TokenVerifier;
-  /** Signature mode; default `"symmetric"`. */
-  readonly signature?: TransactionSignatureMode;
+  /**
+   * Signature mode; default `"auto"`: each call's form is told by its signature's length
+   * (64 bytes: `symmetric` HMAC-SHA512; the public key's size: `asymmetric` SHA256withRSA
+   * over `X-PARTNER-ID|X-TIMESTAMP`, the NICO pages' form) and the credentials configured
+   * for its client (`clientSecret`, `publicKey`); that one form is verified and reported in
+   * `verified.signatureMode`. A client configured with only one credential accepts only
+   * its form. Pin a mode to accept only that one.
+   */
+  readonly signature?: TransactionSignatureMode | 'auto';
   /** The server clock: epoch ms or a `Date`; default `Date.now()`. */
   readonly now?: number | Date;
   /** Allowed clock difference, seconds, both ways; default 300. 0 means exact. */
@@ -164,9 +171,9 @@ export function checkTransactionOptions(options: TransactionVerifyOptions) {
   if (typeof tokens !== 'function' && typeof (tokens as { verify?: unknown } | undefined)?.verify !== 'function') {
     throw new TypeError(`${FN}: options.tokens must be a token issuer (createAccessTokenIssuer) or a stored-token lookup function`);
   }
-  const mode = options.signature ?? 'symmetric';
-  if (mode !== 'symmetric' && mode !== 'asymmetric' && mode !== 'asymmetric-body') {
-    throw new TypeError(`${FN}: options.signature must be "symmetric", "asymmetric" or "asymmetric-body"`);
+  const mode = options.signature ?? 'auto';
+  if (mode !== 'auto' && mode !== 'symmetric' && mode !== 'asymmetric' && mode !== 'asymmetric-body') {
+    throw new TypeError(`${FN}: options.signature must be "auto", "symmetric", "asymmetric" or "asymmetric-body"`);
   }
   const skew = options.clockSkewSeconds ?? 300;
   if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0) throw new TypeError(`${FN}: options.clockSkewSeconds must be a non-negative number`);
@@ -208,6 +215,27 @@ function clientPublicKey(client: TransactionClient, options: KeyImportOptions): 
   const key = toPublicKey(client.publicKey, options, FN);
   publicKeys.set(client, { input: client.publicKey, key });
   return key;
+}
+
+/**
+ * The form `auto` verifies for one call: a signature of 64 bytes (88 base64 characters) is
+ * HMAC-SHA512 when the client has a `clientSecret`; any other is SHA256withRSA over
+ * `X-PARTNER-ID|X-TIMESTAMP` when it has a `publicKey`. Whatever the client lacks is the
+ * form that cannot verify (`INVALID_SIGNATURE`, whose detail names it).
+ */
+function autoForm(client: TransactionClient, partnerId: string, signature: string): 'symmetric' | 'asymmetric' {
+  const hasSecret = typeof client.clientSecret === 'string' && client.clientSecret !== '';
+  const hasKey = client.publicKey !== undefined;
+  if (!hasSecret && !hasKey) {
+    throw new TypeError(`${FN}: client ${JSON.stringify(partnerId)} has neither a clientSecret nor a publicKey, so no signature can verify`);
+  }
+  const looksSymmetric = decodeSymmetricSignature(signature) !== undefined;
+  if (looksSymmetric && hasSecret) return 'symmetric';
+  if (!looksSymmetric && hasKey) return 'asymmetric';
+  throw new SnapError('INVALID_SIGNATURE', {
+    reason: 'Signature does not verify',
+    detail: `X-SIGNATURE (auto) is ${looksSymmetric ? 'an HMAC-SHA512 signature (64 bytes), but the client has no clientSecret' : `not an HMAC-SHA512 signature (64 bytes)${hasKey ? '' : ', and the client has no publicKey for SHA256withRSA'}`} for X-PARTNER-ID ${JSON.stringify(partnerId)}`,
+  });
 }
 
 async function lookupClient(clients: TransactionClients, partnerId: string): Promise<TransactionClient | undefined> {
@@ -345,7 +373,8 @@ async function verify(
   }
   const bodySha256 = sha256Hex(minified);
   let verified = false;
-  if (mode === 'symmetric') {
+  const form = mode === 'auto' ? autoForm(client, partnerId, signature) : mode;
+  if (form === 'symmetric') {
     if (typeof client.clientSecret !== 'string' || client.clientSecret === '') {
       throw new TypeError(`${FN}: client ${JSON.stringify(partnerId)} has no clientSecret, which symmetric signatures need`);
     }
@@ -368,13 +397,13 @@ async function verify(
     }
   } else {
     const key = clientPublicKey(client, options.minModulusBits === undefined ? {} : { minModulusBits: options.minModulusBits });
-    const stringToSign = mode === 'asymmetric' ? buildStringToSign(partnerId, timestampText) : `${request.method}:${request.path}:${bodySha256}:${timestampText}`;
+    const stringToSign = form === 'asymmetric' ? buildStringToSign(partnerId, timestampText) : `${request.method}:${request.path}:${bodySha256}:${timestampText}`;
     verified = verifySignature(key, stringToSign, signature);
   }
   if (!verified) {
     throw new SnapError('INVALID_SIGNATURE', {
       reason: 'Signature does not verify',
-      detail: `X-SIGNATURE (${mode}) does not verify for X-PARTNER-ID ${JSON.stringify(partnerId)}`,
+      detail: `X-SIGNATURE (${mode === 'auto' ? `auto: ${form}` : form}) does not verify for X-PARTNER-ID ${JSON.stringify(partnerId)}`,
     });
   }
 
@@ -387,7 +416,7 @@ async function verify(
     externalId,
     channelId,
     timestamp,
-    signatureMode: mode,
+    signatureMode: form,
     bodyHash,
     method: request.method,
     path: request.path,

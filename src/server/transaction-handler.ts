@@ -405,10 +405,19 @@ function checkIdempotency(idempotency: IdempotencyOptions | undefined, serviceCo
 function probeOptions(options: TransactionVerifyOptions): { serviceCode: string; skewMs: number } {
   const { sc, mode, skewMs } = checkTransactionOptions(options);
   if (typeof options.clients === 'object') {
-    const needs = mode === 'symmetric' ? 'clientSecret' : 'publicKey';
     for (const [partnerId, client] of Object.entries(options.clients)) {
-      if (typeof client !== 'object' || client === null || (client as Record<string, unknown>)[needs] === undefined) {
-        throw new TypeError(`${FN}: client ${JSON.stringify(partnerId)} needs a ${needs} for ${mode} signatures`);
+      if (typeof client !== 'object' || client === null) {
+        throw new TypeError(`${FN}: client ${JSON.stringify(partnerId)} must be { clientSecret?, publicKey? }, got ${client === null ? 'null' : typeof client}`);
+      }
+      if (mode === 'auto') {
+        if (client.clientSecret === undefined && client.publicKey === undefined) {
+          throw new TypeError(`${FN}: client ${JSON.stringify(partnerId)} needs a clientSecret (HMAC-SHA512 signatures) or a publicKey (SHA256withRSA), or both`);
+        }
+      } else {
+        const needs = mode === 'symmetric' ? 'clientSecret' : 'publicKey';
+        if ((client as unknown as Record<string, unknown>)[needs] === undefined) {
+          throw new TypeError(`${FN}: client ${JSON.stringify(partnerId)} needs a ${needs} for ${mode} signatures`);
+        }
       }
       // A public key is imported and checked now (KeyImportError at start-up, not a 500 on every call).
       if (client.publicKey !== undefined) {
