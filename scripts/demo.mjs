@@ -62,7 +62,8 @@ const options = {
   tokenSecret: TOKEN_SECRET, // built-in stateless tokens
   // Each signed request is accepted once (on by default, one store per process).
 };
-// The calls after the token. The service codes are placeholders: NICO's pages do not print
+// The calls after the token (signature mode 'auto', the default: this client has a client
+// secret, so it takes HMAC-SHA512 signatures). The service codes are placeholders: NICO's pages do not print
 // the CVS ones, so a merchant uses the codes NICEPAY gives them. The body fields are
 // illustrative too: the library checks everything around the body and hands it over.
 const transactionOptions = {
@@ -194,7 +195,7 @@ if (args.serve) {
       'X-TIMESTAMP': timestamp,
       'X-PARTNER-ID': CLIENT_KEY,
       'X-EXTERNAL-ID': externalId,
-      'CHANNEL-ID': '95221',
+      'CHANNEL-ID': `${CLIENT_KEY}01`, // NICEPAY's convention: client id + "01"
       'X-SIGNATURE': signSymmetric(CLIENT_SECRET, stringToSign),
     };
   };
@@ -203,18 +204,18 @@ if (args.serve) {
   const INQUIRY = '/api/v1.0/cvs/inquiry';
   const PAYMENT = '/api/v1.0/cvs/payment';
 
-  await story('6. CVS inquiry with the token (signed with the client secret)', { status: 200, code: '2004700' }, transaction(INQUIRY, inquiryBody, { externalId: '100000000001' }), inquiryBody, INQUIRY);
-  await story("7. CVS payment while the merchant's database is down: handle() throws", { status: 500, code: '5004800' }, transaction(PAYMENT, paymentBody, { externalId: '100000000002' }), paymentBody, PAYMENT);
-  const retry = transaction(PAYMENT, paymentBody, { externalId: '100000000002' });
+  await story('6. CVS inquiry with the token (signed with the client secret)', { status: 200, code: '2004700' }, transaction(INQUIRY, inquiryBody, { externalId: '41807553358950093101' }), inquiryBody, INQUIRY);
+  await story("7. CVS payment while the merchant's database is down: handle() throws", { status: 500, code: '5004800' }, transaction(PAYMENT, paymentBody, { externalId: '41807553358950093102' }), paymentBody, PAYMENT);
+  const retry = transaction(PAYMENT, paymentBody, { externalId: '41807553358950093102' });
   await story("8. NICEPAY's retry: same X-EXTERNAL-ID, new X-TIMESTAMP and signature (processed now)", { status: 200, code: '2004800' }, retry, paymentBody, PAYMENT);
-  await story('9. Another retry with the same X-EXTERNAL-ID, after the payment was answered', { status: 409, code: '4094800' }, transaction(PAYMENT, paymentBody, { externalId: '100000000002' }), paymentBody, PAYMENT);
-  await story('10. The exact request of step 8 replayed (same signature, any X-EXTERNAL-ID)', { status: 401, code: '4014800' }, { ...retry, 'X-EXTERNAL-ID': '100000000009' }, paymentBody, PAYMENT);
-  await story('11. A retry under a new X-EXTERNAL-ID, same paymentRequestId: the same answer again', { status: 200, code: '2004800' }, transaction(PAYMENT, paymentBody, { externalId: '100000000003' }), paymentBody, PAYMENT);
+  await story('9. Another retry with the same X-EXTERNAL-ID, after the payment was answered', { status: 409, code: '4094800' }, transaction(PAYMENT, paymentBody, { externalId: '41807553358950093102' }), paymentBody, PAYMENT);
+  await story('10. The exact request of step 8 replayed (same signature, any X-EXTERNAL-ID)', { status: 401, code: '4014800' }, { ...retry, 'X-EXTERNAL-ID': '41807553358950093109' }, paymentBody, PAYMENT);
+  await story('11. A retry under a new X-EXTERNAL-ID, same paymentRequestId: the same answer again', { status: 200, code: '2004800' }, transaction(PAYMENT, paymentBody, { externalId: '41807553358950093103' }), paymentBody, PAYMENT);
   const processedOnce = payments.size === 1;
   cases.push(processedOnce);
   console.log(`  payments recorded by the merchant: ${processedOnce ? green('1 (processed exactly once)') : red(String(payments.size))}`);
   const expired = createAccessTokenIssuer({ secret: TOKEN_SECRET }).issue(CLIENT_KEY, Date.now() - 16 * 60_000);
-  await story('12. An inquiry with a token issued 16 minutes ago (expired)', { status: 401, code: '4014701' }, transaction(INQUIRY, inquiryBody, { accessToken: expired, externalId: '100000000004' }), inquiryBody, INQUIRY);
+  await story('12. An inquiry with a token issued 16 minutes ago (expired)', { status: 401, code: '4014701' }, transaction(INQUIRY, inquiryBody, { accessToken: expired, externalId: '41807553358950093104' }), inquiryBody, INQUIRY);
 
   server.close();
   const passed = cases.filter(Boolean).length;
