@@ -117,6 +117,7 @@ export function newReservationToken(): string {
 }
 
 const SHARED_STORES = Symbol.for('nicepay-nico.shared-stores.v1');
+let localStores: Map<string, unknown> | undefined;
 
 /**
  * A store of this process, by name, created on first use: the defaults of the handlers'
@@ -126,10 +127,14 @@ const SHARED_STORES = Symbol.for('nicepay-nico.shared-stores.v1');
  */
 export function sharedStore<T>(name: string, create: () => T): T {
   const holder = globalThis as unknown as Record<symbol, Map<string, unknown> | undefined>;
-  let stores = holder[SHARED_STORES];
+  let stores = holder[SHARED_STORES] ?? localStores;
   if (stores === undefined) {
     stores = new Map();
-    Object.defineProperty(globalThis, SHARED_STORES, { value: stores, enumerable: false, configurable: false, writable: false });
+    try {
+      Object.defineProperty(globalThis, SHARED_STORES, { value: stores, enumerable: false, configurable: false, writable: false });
+    } catch {
+      localStores = stores; // a frozen globalThis (SES lockdown): one per copy of the package
+    }
   }
   let store = stores.get(name) as T | undefined;
   if (store === undefined) {
