@@ -5,6 +5,8 @@ import { defineConfig } from 'tsup';
 //   update them.
 // - CJS inlines them: their 2.x releases are ESM-only, and `require()` of ESM is not
 //   available on every supported Node (see `node --no-experimental-require-module`).
+//   lossless-json (the body parser) is inlined there too, so the CommonJS build is one
+//   self-contained copy, as the package checks require.
 // Both split shared code into chunks, so `nicepay-nico`, `nicepay-nico/fetch` and
 // `nicepay-nico/node` share one copy of the core (one SnapError class, one key cache).
 const common = {
@@ -20,7 +22,7 @@ const common = {
 
 export default defineConfig([
   { ...common, format: ['esm'], clean: true },
-  { ...common, format: ['cjs'], noExternal: [/^@noble\//, /^@scure\//] },
+  { ...common, format: ['cjs'], noExternal: [/^@noble\//, /^@scure\//, /^lossless-json$/] },
   // The `nicepay-nico` command (bin): one ESM file for Node, the core bundled in from src/.
   {
     entry: { cli: 'src/cli/bin.ts' },

@@ -61,7 +61,7 @@ export function readBodyText(body: RawBody, maxBytes: number, serviceCode?: stri
   }
 }
 
-/** Parse body text as one JSON object; `BAD_REQUEST` otherwise. @internal */
+/** Parse body text as one JSON object (`JSON.parse`); `BAD_REQUEST` otherwise. @internal */
 export function parseJsonObjectText(text: string, serviceCode?: string): Record<string, unknown> {
   const sc = serviceCode === undefined ? {} : { serviceCode };
   let value: unknown;
@@ -70,6 +70,11 @@ export function parseJsonObjectText(text: string, serviceCode?: string): Record<
   } catch (cause) {
     throw new SnapError('BAD_REQUEST', { ...sc, detail: text.trim() === '' ? 'request body is empty' : 'request body is not valid JSON', cause });
   }
+  return checkJsonObject(value, sc);
+}
+
+/** `BAD_REQUEST` unless `value` is a JSON object. @internal */
+export function checkJsonObject(value: unknown, sc: { serviceCode?: string }): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new SnapError('BAD_REQUEST', { ...sc, detail: `request body must be a JSON object, got ${kindOf(value)}` });
   }
@@ -77,8 +82,9 @@ export function parseJsonObjectText(text: string, serviceCode?: string): Record<
 }
 
 /**
- * Parse the body as one JSON object. Over `maxBytes`: `BODY_TOO_LARGE`; a byte-order mark,
- * not UTF-8, not JSON, or JSON but not an object: `BAD_REQUEST` (`400 xx 00 Bad Request`).
+ * Parse the body as one JSON object (the access-token request's two fixed fields: plain
+ * `JSON.parse`). Over `maxBytes`: `BODY_TOO_LARGE`; a byte-order mark, not UTF-8, not JSON,
+ * or JSON but not an object: `BAD_REQUEST` (`400 xx 00 Bad Request`).
  */
 export function parseJsonObject(body: RawBody, maxBytes: number, serviceCode?: string): Record<string, unknown> {
   return parseJsonObjectText(readBodyText(body, maxBytes, serviceCode), serviceCode);

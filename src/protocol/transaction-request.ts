@@ -11,7 +11,8 @@ import { isSnapError, SnapError } from '../errors.js';
 import { signatureClaimKey } from './claim-keys.js';
 import type { AccessTokenCheck } from './token-check.js';
 import { isWellFormedClientKey } from './access-token-request.js';
-import { checkRawBody, DEFAULT_MAX_BODY_BYTES, parseJsonObjectText, readBodyText, type RawBody } from './body.js';
+import { checkRawBody, DEFAULT_MAX_BODY_BYTES, readBodyText, type RawBody } from './body.js';
+import { parseJsonObjectLossless } from './lossless-body.js';
 import { readHeaders, requireHeader, requireJsonContentType, type HeadersInput } from './headers.js';
 import { buildStringToSign } from './string-to-sign.js';
 import { timingSafeEqual } from '../crypto/bytes.js';
@@ -130,7 +131,11 @@ export interface VerifiedTransactionRequest {
   readonly bodyHash: 'minified' | 'as-sent' | undefined;
   readonly method: string;
   readonly path: string;
-  /** The body, parsed: a JSON object. Its fields are the merchant's to check. */
+  /**
+   * The body, parsed losslessly: a JSON object whose fields are the merchant's to check. A
+   * number a JavaScript number cannot hold exactly (`12345678901234567890`) is a string of
+   * its exact digits; every other number is a number.
+   */
   readonly body: Readonly<Record<string, unknown>>;
   /** The raw body as received. */
   readonly rawBody: RawBody;
@@ -195,7 +200,7 @@ export function checkTransactionOptions(options: TransactionVerifyOptions) {
 }
 
 /** HMAC-SHA512 keyed with each client's secret, once per client object. */
-const symmetricMacs = new WeakMap<object, { secret: string; mac: (stringToSign: string) => Uint8Array }>();
+const symmetricMacs = /* @__PURE__ */ new WeakMap<object, { secret: string; mac: (stringToSign: string) => Uint8Array }>();
 
 function clientMac(client: TransactionClient, secret: string): (stringToSign: string) => Uint8Array {
   const cached = symmetricMacs.get(client);
@@ -206,7 +211,7 @@ function clientMac(client: TransactionClient, secret: string): (stringToSign: st
 }
 
 /** Imported public keys of transaction clients, once per client object. */
-const publicKeys = new WeakMap<object, { input: unknown; key: RsaPublicKey }>();
+const publicKeys = /* @__PURE__ */ new WeakMap<object, { input: unknown; key: RsaPublicKey }>();
 
 function clientPublicKey(client: TransactionClient, options: KeyImportOptions): RsaPublicKey {
   const cached = publicKeys.get(client);
@@ -408,7 +413,7 @@ async function verify(
   }
 
   // 7. The body: a JSON object, for the merchant's own code.
-  const body = parseJsonObjectText(text, sc);
+  const body = parseJsonObjectLossless(text, sc);
 
   return {
     clientKey: partnerId,

@@ -295,7 +295,7 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
   };
 }
 
-const handlers = new WeakMap<object, AccessTokenHandler>();
+const handlers = /* @__PURE__ */ new WeakMap<object, AccessTokenHandler>();
 
 /**
  * One-call form of {@link createAccessTokenHandler}: the handler is created once per

@@ -81,8 +81,8 @@ interface Entry {
   answer: StoredAnswer | undefined;
 }
 
-const STARTED: IdempotencyBegin = Object.freeze({ state: 'started' });
-const IN_FLIGHT: IdempotencyBegin = Object.freeze({ state: 'in-flight' });
+const STARTED: IdempotencyBegin = /* @__PURE__ */ Object.freeze({ state: 'started' });
+const IN_FLIGHT: IdempotencyBegin = /* @__PURE__ */ Object.freeze({ state: 'in-flight' });
 
 /** @internal */
 export function checkStoredAnswer(answer: unknown, method: string): StoredAnswer {

@@ -116,7 +116,7 @@ export function newReservationToken(): string {
   return `${tokenPrefix}.${tokenCounter.toString(36)}`;
 }
 
-const SHARED_STORES = Symbol.for('nicepay-nico.shared-stores.v1');
+const SHARED_STORES = /* @__PURE__ */ Symbol.for('nicepay-nico.shared-stores.v1');
 let localStores: Map<string, unknown> | undefined;
 
 /**

@@ -46,8 +46,8 @@ end
 if v == ARGV[2] then return 1 end
 return 0`;
 
-const STARTED: IdempotencyBegin = Object.freeze({ state: 'started' });
-const IN_FLIGHT: IdempotencyBegin = Object.freeze({ state: 'in-flight' });
+const STARTED: IdempotencyBegin = /* @__PURE__ */ Object.freeze({ state: 'started' });
+const IN_FLIGHT: IdempotencyBegin = /* @__PURE__ */ Object.freeze({ state: 'in-flight' });
 
 /**
  * An {@link IdempotencyStore} in Redis, through the application's own client (the same
