@@ -178,6 +178,11 @@ describe('the money-safety table, row by row', () => {
       { responseCode: ' 2004800' },
       { responseCode: '1004800' }, // 1xx
       { responseCode: '3024800' }, // 3xx
+      { responseCode: '2004700', responseMessage: 'Successful' }, // the inquiry's service code on the payment endpoint
+      { responseCode: '2004801', responseMessage: 'Successful' }, // not in the SNAP table
+      { responseCode: '2004800', responseMessage: 'x'.repeat(151) },
+      { responseCode: '2004800', responseMessage: 42 },
+      { responseCode: '4044812' }, // its SNAP message has a part to fill: give one
       circular,
       new Date(0),
       { toJSON: () => 'text' },
@@ -193,6 +198,13 @@ describe('the money-safety table, row by row', () => {
       expect(answer(await r.handler(call({ externalId: 'X-NEW', second: 2 })))).toEqual([409, '4094800']);
       expect(r.handle).toHaveBeenCalledTimes(1);
     }
+  });
+  it('an answer without responseMessage gets the SNAP table\'s message for its code', async () => {
+    const r = rig(() => ({ responseCode: '2004800', paymentNo: 'P-1' }));
+    const res = await r.handler(call());
+    expect(JSON.parse(res.body)).toEqual({ responseCode: '2004800', paymentNo: 'P-1', responseMessage: 'Successful' });
+    const inFlight = rig(() => ({ responseCode: '2024800' }));
+    expect(JSON.parse((await inFlight.handler(call())).body).responseMessage).toBe('Request In Progress');
   });
   it('a call refused by verification (bad signature) reserves nothing', async () => {
     const r = rig();

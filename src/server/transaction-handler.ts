@@ -7,6 +7,7 @@
 import { KeyImportError, toPublicKey } from '../crypto/keys.js';
 import { isSnapError, SnapError } from '../errors.js';
 import { externalIdClaim, offsetMinutes } from '../protocol/claim-keys.js';
+import { parseResponseCode } from '../response-codes.js';
 import { sha256Hex } from '../protocol/symmetric.js';
 import {
   checkTransactionOptions,
@@ -282,7 +283,7 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
           const renewing = lease.stop();
           if (renewing) await renewing;
         }
-        answer = checkAnswer(result);
+        answer = checkAnswer(result, serviceCode);
       }
       const { status } = answer;
       answered.status = status;
@@ -346,10 +347,13 @@ class InvalidAnswerError extends TypeError {
 
 /**
  * `handle()`'s result as an answer to send: an object whose `responseCode` is a seven-digit
- * string with a 2xx, 4xx or 5xx HTTP part, serialised as JSON (bigints as their digits).
+ * string of the SNAP table with a 2xx, 4xx or 5xx HTTP part and the endpoint's service
+ * code, and whose `responseMessage` is a string of at most 150 characters (when absent, the
+ * SNAP table's message for the code is added, unless it has a part to fill), serialised as
+ * JSON (bigints as digits).
  * @throws {InvalidAnswerError} naming the mistake and the fix.
  */
-function checkAnswer(result: unknown): { status: number; body: string; responseCode: string } {
+function checkAnswer(result: unknown, serviceCode: string): { status: number; body: string; responseCode: string } {
   const invalid = (what: string) =>
     new InvalidAnswerError(
       `${FN}: handle() returned ${what}; it must return the response body, an object with a seven-digit string responseCode ` +
@@ -363,9 +367,27 @@ function checkAnswer(result: unknown): { status: number; body: string; responseC
   if (typeof code !== 'string' || !/^[245][0-9]{6}$/.test(code)) {
     throw invalid(code === undefined ? 'an answer without responseCode' : `responseCode ${typeof code === 'string' ? JSON.stringify(code.slice(0, 12)) : `as a ${typeof code}`}`);
   }
+  if (code.slice(3, 5) !== serviceCode) {
+    throw invalid(`responseCode ${code}, whose service code ${code.slice(3, 5)} is not this endpoint's (${serviceCode}): was it answered by the other endpoint's code?`);
+  }
+  let snapMessage: string;
+  try {
+    snapMessage = parseResponseCode(code).message;
+  } catch {
+    throw invalid(`responseCode ${code}, which is not in the SNAP table (HTTP ${code.slice(0, 3)} has no case code ${code.slice(5, 7)}; see SNAP_RESPONSE_CODES)`);
+  }
+  const message = (result as { responseMessage?: unknown }).responseMessage;
+  if (message === undefined && /[[{]/.test(snapMessage)) {
+    throw invalid(`responseCode ${code} without a responseMessage; its SNAP message has a part to fill ("${snapMessage}"): give responseMessage, e.g. with snapResponse()`);
+  }
+  if (message !== undefined && (typeof message !== 'string' || message.length > 150)) {
+    throw invalid(typeof message === 'string' ? `a responseMessage of ${message.length} characters (SNAP allows 150)` : `responseMessage as a ${typeof message}`);
+  }
   let body: string | undefined;
   try {
-    body = JSON.stringify(result, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+    // No responseMessage: the SNAP table's own for the code (one without a part to fill).
+    const complete = message === undefined ? { ...(result as object), responseMessage: snapMessage } : result;
+    body = JSON.stringify(complete, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
   } catch (error) {
     throw invalid(`a body that cannot be serialised as JSON (${error instanceof Error ? error.message.slice(0, 80) : 'error'})`);
   }
