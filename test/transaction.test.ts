@@ -131,6 +131,15 @@ describe('verifyTransactionRequest: each check has its exact answer', () => {
   it.each(['X-TIMESTAMP', 'X-PARTNER-ID', 'X-EXTERNAL-ID', 'X-SIGNATURE', 'Content-Type'])('missing %s: 400 / 4004702', async (name) => {
     expect(answer(await failure(signedRequest({ headers: { [name]: undefined } })))).toEqual([400, '4004702', `Invalid Mandatory Field {${name}}`]);
   });
+  it('channelId: a CHANNEL-ID per client (NICEPAY: client id + "01"), mandatory when configured', async () => {
+    const nicepayStyle = options({ channelId: (partnerId) => `${partnerId}01` });
+    expect((await verifyTransactionRequest(signedRequest({ headers: { 'CHANNEL-ID': 'IONPAYTEST01' } }), nicepayStyle)).channelId).toBe('IONPAYTEST01');
+    expect(answer(await failure(signedRequest({ headers: { 'CHANNEL-ID': '95221' } }), nicepayStyle))).toEqual([400, '4004701', 'Invalid Field Format {CHANNEL-ID}']);
+    expect(answer(await failure(signedRequest({ headers: { 'CHANNEL-ID': undefined } }), nicepayStyle))).toEqual([400, '4004702', 'Invalid Mandatory Field {CHANNEL-ID}']);
+    expect((await verifyTransactionRequest(signedRequest(), options({ channelId: '95221' }))).channelId).toBe('95221');
+    expect((await verifyTransactionRequest(signedRequest({ headers: { 'CHANNEL-ID': 'anything' } }), options({ channelId: () => undefined }))).channelId).toBe('anything');
+    await expect(verifyTransactionRequest(signedRequest(), options({ channelId: 5 as never }))).rejects.toThrow(/channelId/);
+  });
   it('CHANNEL-ID is mandatory only when required', async () => {
     expect((await verifyTransactionRequest(signedRequest({ headers: { 'CHANNEL-ID': undefined } }), options())).channelId).toBeUndefined();
     expect(answer(await failure(signedRequest({ headers: { 'CHANNEL-ID': undefined } }), options({ requireChannelId: true })))).toEqual([400, '4004702', 'Invalid Mandatory Field {CHANNEL-ID}']);

@@ -100,6 +100,13 @@ export interface TransactionVerifyOptions extends KeyImportOptions {
   readonly maxExternalIdLength?: number;
   /** Require the `CHANNEL-ID` header (SNAP); default `false`. */
   readonly requireChannelId?: boolean;
+  /**
+   * The `CHANNEL-ID` each client must send: a value, or a function of `X-PARTNER-ID`
+   * (`undefined`: no check for that client). NICEPAY's convention is the client id followed
+   * by `"01"`: `(partnerId) => \`${partnerId}01\``. When given, `CHANNEL-ID` is mandatory
+   * (`400xx02`) and another value is `400xx01 Invalid Field Format {CHANNEL-ID}`.
+   */
+  readonly channelId?: string | ((partnerId: string) => string | undefined);
 }
 
 /** A call after the token, as the adapters hand it over. */
@@ -192,6 +199,9 @@ export function checkTransactionOptions(options: TransactionVerifyOptions) {
         'which reserves the X-EXTERNAL-ID for the call and releases it when the answer is 5xx (or claim externalIdClaim(...).key in your own store)',
     );
   }
+  if (options.channelId !== undefined && typeof options.channelId !== 'function' && (typeof options.channelId !== 'string' || options.channelId === '')) {
+    throw new TypeError(`${FN}: options.channelId must be the CHANNEL-ID to require, or a function (partnerId) => CHANNEL-ID`);
+  }
   const maxExternalIdLength = options.maxExternalIdLength ?? DEFAULT_MAX_EXTERNAL_ID_LENGTH;
   if (!Number.isInteger(maxExternalIdLength) || maxExternalIdLength < 1 || maxExternalIdLength > 256) {
     throw new TypeError(`${FN}: options.maxExternalIdLength must be an integer from 1 to 256`);
@@ -241,6 +251,16 @@ function autoForm(client: TransactionClient, partnerId: string, signature: strin
     reason: 'Signature does not verify',
     detail: `X-SIGNATURE (auto) is ${looksSymmetric ? 'an HMAC-SHA512 signature (64 bytes), but the client has no clientSecret' : `not an HMAC-SHA512 signature (64 bytes)${hasKey ? '' : ', and the client has no publicKey for SHA256withRSA'}`} for X-PARTNER-ID ${JSON.stringify(partnerId)}`,
   });
+}
+
+/** The CHANNEL-ID expected from a client, if any. */
+function channelOf(option: TransactionVerifyOptions['channelId'], partnerId: string): string | undefined {
+  if (option === undefined) return undefined;
+  const value = typeof option === 'function' ? option(partnerId) : option;
+  if (value !== undefined && (typeof value !== 'string' || value === '')) {
+    throw new TypeError(`${FN}: options.channelId must be a string or a function returning a string (or undefined), got ${typeof value}`);
+  }
+  return value;
 }
 
 async function lookupClient(clients: TransactionClients, partnerId: string): Promise<TransactionClient | undefined> {
@@ -333,7 +353,11 @@ async function verify(
   const partnerId = requireHeader(headers, 'X-PARTNER-ID');
   const externalId = requireHeader(headers, 'X-EXTERNAL-ID');
   const signature = requireHeader(headers, 'X-SIGNATURE');
-  const channelId = options.requireChannelId === true ? requireHeader(headers, 'CHANNEL-ID') : headers.get('CHANNEL-ID');
+  const expectedChannel = channelOf(options.channelId, partnerId);
+  const channelId = options.requireChannelId === true || expectedChannel !== undefined ? requireHeader(headers, 'CHANNEL-ID') : headers.get('CHANNEL-ID');
+  if (expectedChannel !== undefined && channelId !== expectedChannel) {
+    throw new SnapError('INVALID_FIELD_FORMAT', { field: 'CHANNEL-ID', detail: `CHANNEL-ID is not the one configured for this client (channelId option)` });
+  }
   const timestamp = parseTimestampField(timestampText, 'X-TIMESTAMP');
   if (!isWellFormedClientKey(partnerId)) {
     throw new SnapError('INVALID_FIELD_FORMAT', { field: 'X-PARTNER-ID', detail: 'X-PARTNER-ID must be 1-128 visible ASCII characters without "|"' });
