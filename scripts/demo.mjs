@@ -70,6 +70,7 @@ const transactionOptions = {
   clients: { [CLIENT_KEY]: { clientSecret: CLIENT_SECRET } }, // X-PARTNER-ID -> client secret
   tokens: createAccessTokenIssuer({ secret: TOKEN_SECRET }), // checks the tokens issued above
   externalIds: createMemoryClaimStore(), // X-EXTERNAL-ID once per client per day, across both endpoints
+  channelId: (partnerId) => `${partnerId}01`, // NICEPAY's CHANNEL-ID: the client id + "01"
 };
 // The merchant's payment table; its database is down for the first payment call.
 const payments = new Map();
