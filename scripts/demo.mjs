@@ -81,23 +81,22 @@ const routes = {
   '/api/v1.0/cvs/inquiry': createNodeTransactionHandler({
     ...transactionOptions,
     serviceCode: '47',
-    handle: ({ body }) =>
-      bills.has(body.paymentCode)
-        ? { responseCode: '2004700', responseMessage: 'Successful', paymentCode: body.paymentCode, ...bills.get(body.paymentCode) }
-        : { responseCode: '4044712', responseMessage: 'Invalid Bill/Virtual Account' },
+    // answer.ok / answer.fail give the SNAP codes of this endpoint (2004700, 4044712, ...).
+    handle: ({ body }, { answer }) =>
+      bills.has(body.paymentCode) ? answer.ok({ paymentCode: body.paymentCode, ...bills.get(body.paymentCode) }) : answer.fail('bill-not-found'),
   }),
   '/api/v1.0/cvs/payment': createNodeTransactionHandler({
     ...transactionOptions,
     serviceCode: '48',
     // The same paymentRequestId with the same body gets the first final answer again.
     idempotency: { key: ({ body }) => body.paymentRequestId },
-    handle: ({ body }) => {
+    handle: ({ body }, { answer }) => {
       if (databaseDown) {
         databaseDown = false;
         throw new Error('database connection refused'); // -> 500; the X-EXTERNAL-ID is released
       }
       payments.set(body.paymentRequestId, body.paidAmount);
-      return { responseCode: '2004800', responseMessage: 'Successful', paymentCode: body.paymentCode, paidAmount: body.paidAmount };
+      return answer.ok({ paymentCode: body.paymentCode, paidAmount: body.paidAmount });
     },
   }),
 };

@@ -100,4 +100,6 @@ export type {
   VerifiedTransactionRequest,
 } from './protocol/transaction-request.js';
 export { createTransactionHandler } from './server/transaction-handler.js';
+export { BUSINESS_REFUSALS } from './server/answers.js';
+export type { BusinessRefusal, TransactionAnswer, TransactionAnswers } from './server/answers.js';
 export type { AbortSignalLike, HandleContext, IdempotencyOptions, TransactionHandler, TransactionHandlerOptions } from './server/transaction-handler.js';

@@ -166,10 +166,10 @@ export interface SnapResponseInit {
 }
 
 /** The two fields every SNAP response body starts with. */
-export interface SnapResponseBody {
+export type SnapResponseBody = {
   readonly responseCode: string;
   readonly responseMessage: string;
-}
+};
 
 /**
  * Compose a SNAP `responseCode` and `responseMessage` for any service code.

@@ -28,6 +28,7 @@ import {
   signSymmetric,
   type RedisClaimStoreClient,
   type StoreError,
+  type TransactionAnswer,
   type TransactionHandler,
   type TransactionHandlerOptions,
 } from '../src/index.js';
@@ -351,11 +352,11 @@ describe.skipIf(REDIS_BIN === undefined && !IN_CI)('the money path against redis
     const failures = [
       {
         how: 'handle() throws',
-        fail: (): Record<string, unknown> => {
+        fail: (): TransactionAnswer => {
           throw new Error('the database is down');
         },
       },
-      { how: 'handle() answers 5004800', fail: (): Record<string, unknown> => ({ responseCode: '5004800', responseMessage: 'General Error' }) },
+      { how: 'handle() answers 5004800', fail: (): TransactionAnswer => ({ responseCode: '5004800', responseMessage: 'General Error' }) },
     ];
 
     it.each(failures)('$how: 500, nothing left in Redis, the retry is 200, handle succeeded once', async ({ fail }) => {

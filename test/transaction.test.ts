@@ -12,12 +12,16 @@ import {
   createTransactionHandler,
   formatTimestamp,
   parseResponseCode,
+  BUSINESS_REFUSALS,
   KeyImportError,
+  snapResponse,
   signatureClaimKey,
   signSymmetric,
   SnapError,
   verifyTransactionRequest,
   type EndpointResponse,
+  type TransactionAnswer,
+  type TransactionAnswers,
   type TransactionVerifyOptions,
 } from '../src/index.js';
 import { makeKeys, signText } from './helpers/nicepay.js';
@@ -297,9 +301,42 @@ describe('createTransactionHandler', () => {
     expect((await h(signedRequest())).status).toBe(404);
     // An answer without a SNAP responseCode is never sent: 500, and onError names the mistake.
     const onError = vi.fn();
-    const plain = createTransactionHandler({ ...base, onError, handle: () => ({ ok: true }) });
+    const plain = createTransactionHandler({ ...base, onError, handle: () => ({ ok: true }) as never });
     expect((await plain(signedRequest())).status).toBe(500);
     expect((onError.mock.calls[0]?.[0] as Error).message).toMatch(/returned an answer without responseCode; it must return the response body/);
+  });
+  it('answer helpers, scoped to the endpoint: ok(fields) and fail(reason, detail?) with their SNAP codes', async () => {
+    const cases: Array<[(a: TransactionAnswers) => TransactionAnswer, number, Record<string, unknown>]> = [
+      [(a) => a.ok({ paymentNo: 'P-1' }), 200, { responseCode: '2004700', responseMessage: 'Successful', paymentNo: 'P-1' }],
+      [(a) => a.fail('bill-not-found'), 404, { responseCode: '4044712', responseMessage: 'Invalid Bill/Virtual Account' }],
+      [(a) => a.fail('bill-not-found', 'unknown payment code'), 404, { responseCode: '4044712', responseMessage: 'Invalid Bill/Virtual Account unknown payment code' }],
+      [(a) => a.fail('invalid-bill'), 404, { responseCode: '4044719', responseMessage: 'Invalid Bill/Virtual Account' }],
+      [(a) => a.fail('paid-bill'), 404, { responseCode: '4044714', responseMessage: 'Paid Bill' }],
+      [(a) => a.fail('invalid-amount', undefined, { expected: '25000.00' }), 404, { responseCode: '4044713', responseMessage: 'Invalid Amount', expected: '25000.00' }],
+      [(a) => a.fail('transaction-expired'), 403, { responseCode: '4034700', responseMessage: 'Transaction Expired' }],
+      [(a) => a.fail('transaction-not-found'), 404, { responseCode: '4044701', responseMessage: 'Transaction Not Found' }],
+      [(a) => a.fail('inconsistent-request'), 404, { responseCode: '4044718', responseMessage: 'Inconsistent Request' }],
+      [(a) => a.fail('feature-not-allowed', 'CVS disabled'), 403, { responseCode: '4034701', responseMessage: 'Feature Not Allowed CVS disabled' }],
+      [(a) => a.fail('exceeds-amount-limit'), 403, { responseCode: '4034702', responseMessage: 'Exceeds Transaction Amount Limit' }],
+      [(a) => a.fail('suspected-fraud'), 403, { responseCode: '4034703', responseMessage: 'Suspected Fraud' }],
+      [(a) => a.fail('do-not-honor'), 403, { responseCode: '4034705', responseMessage: 'Do Not Honor' }],
+    ];
+    expect(cases.map(([, , b]) => (b as { responseCode: string }).responseCode.slice(5))).toHaveLength(Object.keys(BUSINESS_REFUSALS).length + 2);
+    for (const [make, status, body] of cases) {
+      const h = createTransactionHandler({ ...base, handle: (_v, { answer }) => make(answer) });
+      const r = await h(signedRequest());
+      expect([r.status, JSON.parse(r.body)]).toEqual([status, body]);
+    }
+    // snapResponse() is a valid answer too (it type-checks as one).
+    const viaSnap = createTransactionHandler({ ...base, handle: () => snapResponse({ httpStatus: 404, serviceCode: '47', caseCode: '14' }) });
+    expect(JSON.parse((await viaSnap(signedRequest())).body)).toEqual({ responseCode: '4044714', responseMessage: 'Paid Bill' });
+    // Misuse is the merchant's error: 500.
+    const onError = vi.fn();
+    const unknown = createTransactionHandler({ ...base, onError, handle: (_v, { answer }) => answer.fail('lost' as never) });
+    expect((await unknown(signedRequest())).status).toBe(500);
+    expect((onError.mock.calls[0]?.[0] as Error).message).toMatch(/unknown reason "lost"; one of bill-not-found/);
+    const overriding = createTransactionHandler({ ...base, onError, handle: (_v, { answer }) => answer.ok({ responseCode: '2004800' }) });
+    expect((await overriding(signedRequest())).status).toBe(500);
   });
   it('a handle() that throws is 500 / 5004700 General Error, with nothing leaked; onError sees it', async () => {
     const onError = vi.fn();
@@ -312,7 +349,7 @@ describe('createTransactionHandler', () => {
     expect((onError.mock.calls[0]?.[0] as Error).message).toBe('db password hunter2');
     const bad = createTransactionHandler({ ...base, handle: () => 'text' as never });
     expect((await bad(signedRequest())).status).toBe(500);
-    const lookupFails = createTransactionHandler({ ...base, tokens: async () => { throw new Error('redis down'); }, handle: () => ({}) });
+    const lookupFails = createTransactionHandler({ ...base, tokens: async () => { throw new Error('redis down'); }, handle: () => ({ responseCode: '2004700' }) });
     expect(json(await lookupFails(signedRequest())).responseCode).toBe('5004700');
   });
   it('answers every failure with its code for the endpoint, and 405 for other methods', async () => {
@@ -331,14 +368,14 @@ describe('createTransactionHandler', () => {
   });
   it('refuses bad options at creation', () => {
     expect(() => createTransactionHandler({ ...base, handle: undefined as never })).toThrow(/handle/);
-    expect(() => createTransactionHandler({ ...base, serviceCode: 'xx', handle: () => ({}) })).toThrow(/service code/);
-    expect(() => createTransactionHandler({ ...base, clients: { A: {} }, handle: () => ({}) })).toThrow(/needs a clientSecret/);
-    expect(() => createTransactionHandler({ ...base, signature: 'asymmetric', clients: { A: { clientSecret: 's' } }, handle: () => ({}) })).toThrow(/needs a publicKey/);
+    expect(() => createTransactionHandler({ ...base, serviceCode: 'xx', handle: () => ({ responseCode: '2004700' }) })).toThrow(/service code/);
+    expect(() => createTransactionHandler({ ...base, clients: { A: {} }, handle: () => ({ responseCode: '2004700' }) })).toThrow(/needs a clientSecret/);
+    expect(() => createTransactionHandler({ ...base, signature: 'asymmetric', clients: { A: { clientSecret: 's' } }, handle: () => ({ responseCode: '2004700' }) })).toThrow(/needs a publicKey/);
   });
   it('imports and checks the clients\' public keys at creation, not on every call', () => {
     const small = makeKeys(1024);
     const make = (publicKey: string, extra = {}) => () =>
-      createTransactionHandler({ ...base, signature: 'asymmetric', clients: { [CLIENT]: { publicKey } }, handle: () => ({}), ...extra });
+      createTransactionHandler({ ...base, signature: 'asymmetric', clients: { [CLIENT]: { publicKey } }, handle: () => ({ responseCode: '2004700' }), ...extra });
     expect(make('MIIBnot-a-key')).toThrow(KeyImportError);
     expect(make(small.publicKeyPem)).toThrow(/client "IONPAYTEST".*1024 bits; keys under 2048/);
     expect(make(small.publicKeyPem, { minModulusBits: 1024 })).not.toThrow();

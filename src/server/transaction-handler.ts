@@ -8,6 +8,7 @@ import { KeyImportError, toPublicKey } from '../crypto/keys.js';
 import { isSnapError, SnapError } from '../errors.js';
 import { externalIdClaim, offsetMinutes } from '../protocol/claim-keys.js';
 import { parseResponseCode } from '../response-codes.js';
+import { transactionAnswers, type TransactionAnswer, type TransactionAnswers } from './answers.js';
 import { sha256Hex } from '../protocol/symmetric.js';
 import {
   checkTransactionOptions,
@@ -82,6 +83,12 @@ export interface HandleContext {
    * is a `StoreError`.
    */
   readonly signal: AbortSignalLike;
+  /**
+   * Answers for this endpoint's service code: `answer.ok({ ...fields })` and
+   * `answer.fail('paid-bill')`, `answer.fail('bill-not-found', 'unknown payment code')`, ...
+   * (see {@link BusinessRefusal}).
+   */
+  readonly answer: TransactionAnswers;
 }
 
 /** Options of {@link createTransactionHandler}. */
@@ -95,7 +102,7 @@ export interface TransactionHandlerOptions extends Omit<TransactionVerifyOptions
    * releases them, so NICEPAY's retry runs `handle` again; an answer that cannot be sent is
    * a `500` that keeps the `X-EXTERNAL-ID` (your code ran). Bigints are sent as digits.
    */
-  readonly handle: (request: VerifiedTransactionRequest, context: HandleContext) => Readonly<Record<string, unknown>> | Promise<Readonly<Record<string, unknown>>>;
+  readonly handle: (request: VerifiedTransactionRequest, context: HandleContext) => TransactionAnswer | Promise<TransactionAnswer>;
   /** Clock, epoch ms; default `Date.now`. */
   readonly now?: () => number;
   /** Offset of the `X-TIMESTAMP` response header; default `"+07:00"`. */
@@ -207,6 +214,7 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
   const idem = checkIdempotency(idempotency, serviceCode);
   const { timeoutMs, pendingSeconds } = checkTiming(options, FN);
   const lifecycle = new CallLifecycle(timeoutMs, pendingSeconds);
+  const answers = transactionAnswers(serviceCode);
 
   const respond = (status: number, body: string, now: number): EndpointResponse => ({
     status,
@@ -278,7 +286,7 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
         const lease = lifecycle.renew(holds, held, later);
         let result: unknown;
         try {
-          result = await merchantCode('handle()', serviceCode, () => handle(verified, { signal: lease.signal }));
+          result = await merchantCode('handle()', serviceCode, () => handle(verified, { signal: lease.signal, answer: answers }));
         } finally {
           const renewing = lease.stop();
           if (renewing) await renewing;
