@@ -24,6 +24,7 @@ import {
   type TransactionAnswers,
   type TransactionVerifyOptions,
 } from '../src/index.js';
+import type { DemoPaymentBodyExample } from '../examples/nico-bodies.js';
 import { makeKeys, signText } from './helpers/nicepay.js';
 
 const CLIENT = 'IONPAYTEST';
@@ -337,6 +338,18 @@ describe('createTransactionHandler', () => {
     expect((onError.mock.calls[0]?.[0] as Error).message).toMatch(/unknown reason "lost"; one of bill-not-found/);
     const overriding = createTransactionHandler({ ...base, onError, handle: (_v, { answer }) => answer.ok({ responseCode: '2004800' }) });
     expect((await overriding(signedRequest())).status).toBe(500);
+  });
+  it('a typed body: createTransactionHandler<Body>() gives handle() and idempotency.key() the shape you expect (types only)', async () => {
+    const h = createTransactionHandler<DemoPaymentBodyExample>({
+      ...base,
+      idempotency: { key: ({ body }) => body.paymentRequestId },
+      handle: ({ body }, { answer }) => answer.ok({ code: body.paymentCode, amount: body.paidAmount.value }),
+    });
+    const body = '{"paymentCode":"888","paymentRequestId":"PAY-T","paidAmount":{"value":"25000.00","currency":"IDR"}}';
+    const r = await h(signedRequest({ body }));
+    expect(JSON.parse(r.body)).toEqual({ responseCode: '2004700', responseMessage: 'Successful', code: '888', amount: '25000.00' });
+    // @ts-expect-error a field the shape does not have
+    createTransactionHandler<DemoPaymentBodyExample>({ ...base, handle: ({ body }, { answer }) => answer.ok({ x: body.notAField }) });
   });
   it('a handle() that throws is 500 / 5004700 General Error, with nothing leaked; onError sees it', async () => {
     const onError = vi.fn();

@@ -88,7 +88,7 @@ export function createFetchHandler(options: AccessTokenHandlerOptions): (request
  * app.post('/api/v1.0/cvs/inquiry', (c) => inquiry(c.req.raw)); // Hono
  * ```
  */
-export function createFetchTransactionHandler(options: TransactionHandlerOptions): (request: Request) => Promise<Response> {
+export function createFetchTransactionHandler<Body extends object = Readonly<Record<string, unknown>>>(options: TransactionHandlerOptions<Body>): (request: Request) => Promise<Response> {
   return fetchHandler(createTransactionHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
 }
 

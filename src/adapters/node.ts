@@ -177,7 +177,7 @@ export function createExpressMiddleware(options: AccessTokenHandlerOptions): Exp
  * A `node:http` request listener for a call after the token (CVS inquiry or payment); see
  * {@link createTransactionHandler}. The path passed on includes the query, as it is signed.
  */
-export function createNodeTransactionHandler(options: TransactionHandlerOptions): NodeListener {
+export function createNodeTransactionHandler<Body extends object = Readonly<Record<string, unknown>>>(options: TransactionHandlerOptions<Body>): NodeListener {
   return nodeListener(createTransactionHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
 }
 
@@ -186,7 +186,7 @@ export function createNodeTransactionHandler(options: TransactionHandlerOptions)
  * `app.post('/api/v1.0/cvs/inquiry', createExpressTransactionMiddleware(options))`; same
  * raw-body rules as {@link createExpressMiddleware}.
  */
-export function createExpressTransactionMiddleware(options: TransactionHandlerOptions): ExpressHandler {
+export function createExpressTransactionMiddleware<Body extends object = Readonly<Record<string, unknown>>>(options: TransactionHandlerOptions<Body>): ExpressHandler {
   return expressHandler(createTransactionHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
 }
 

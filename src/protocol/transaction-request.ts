@@ -120,8 +120,12 @@ export interface TransactionRequest {
   readonly body: RawBody;
 }
 
-/** What {@link verifyTransactionRequest} verified. */
-export interface VerifiedTransactionRequest {
+/**
+ * What {@link verifyTransactionRequest} verified. `Body` is the shape you expect of the
+ * body, for your editor's sake only: nothing checks the fields (NICEPAY does not publish
+ * the CVS body schema; `examples/nico-bodies.ts` has example shapes, not NICEPAY's).
+ */
+export interface VerifiedTransactionRequest<Body extends object = Readonly<Record<string, unknown>>> {
   /** `X-PARTNER-ID`, the verified client (the token's client). */
   readonly clientKey: string;
   /** The bearer token. */
@@ -143,7 +147,7 @@ export interface VerifiedTransactionRequest {
    * number a JavaScript number cannot hold exactly (`12345678901234567890`) is a string of
    * its exact digits; every other number is a number.
    */
-  readonly body: Readonly<Record<string, unknown>>;
+  readonly body: Readonly<Body>;
   /** The raw body as received. */
   readonly rawBody: RawBody;
   /**

@@ -39,7 +39,7 @@ import {
 } from './lifecycle.js';
 
 /** Idempotent answers: the first final answer to a business key is sent again to every retry. */
-export interface IdempotencyOptions {
+export interface IdempotencyOptions<Body extends object = Readonly<Record<string, unknown>>> {
   /**
    * The business key of a call, from the verified request: for a payment, NICEPAY's unique
    * id of it, e.g. `({ body }) => body.paymentRequestId`. A string of any length, or a
@@ -50,7 +50,7 @@ export interface IdempotencyOptions {
    * configuration error: the call is answered `500` and `onError` says why. Sync or async;
    * a throw answers `500`.
    */
-  readonly key: (verified: VerifiedTransactionRequest) => unknown;
+  readonly key: (verified: VerifiedTransactionRequest<Body>) => unknown;
   /** Where answers are kept; default one {@link createMemoryIdempotencyStore} per process and service code. Several instances: `createRedisIdempotencyStore`. */
   readonly store?: IdempotencyStore;
   /** How long an answer is kept, seconds; default 86,400 (one day). */
@@ -92,7 +92,7 @@ export interface HandleContext {
 }
 
 /** Options of {@link createTransactionHandler}. */
-export interface TransactionHandlerOptions extends Omit<TransactionVerifyOptions, 'now'>, StoreTimingOptions {
+export interface TransactionHandlerOptions<Body extends object = Readonly<Record<string, unknown>>> extends Omit<TransactionVerifyOptions, 'now'>, StoreTimingOptions {
   /**
    * Your business logic: gets the verified call (its parsed `body` included) and a
    * {@link HandleContext} (`signal`), and returns the response body, e.g.
@@ -102,7 +102,7 @@ export interface TransactionHandlerOptions extends Omit<TransactionVerifyOptions
    * releases them, so NICEPAY's retry runs `handle` again; an answer that cannot be sent is
    * a `500` that keeps the `X-EXTERNAL-ID` (your code ran). Bigints are sent as digits.
    */
-  readonly handle: (request: VerifiedTransactionRequest, context: HandleContext) => TransactionAnswer | Promise<TransactionAnswer>;
+  readonly handle: (request: VerifiedTransactionRequest<Body>, context: HandleContext) => TransactionAnswer | Promise<TransactionAnswer>;
   /** Clock, epoch ms; default `Date.now`. */
   readonly now?: () => number;
   /** Offset of the `X-TIMESTAMP` response header; default `"+07:00"`. */
@@ -128,7 +128,7 @@ export interface TransactionHandlerOptions extends Omit<TransactionVerifyOptions
   /** Offset whose calendar day (of `X-TIMESTAMP`) scopes `X-EXTERNAL-ID` uniqueness; default `"+07:00"` (Jakarta). */
   readonly dayOffset?: string;
   /** Idempotent answers (recommended for payments): see {@link IdempotencyOptions}. Off by default. */
-  readonly idempotency?: IdempotencyOptions;
+  readonly idempotency?: IdempotencyOptions<Body>;
 }
 
 /** A transaction endpoint: call it with each request. */
@@ -191,7 +191,7 @@ async function merchantCode<T>(what: string, serviceCode: string, f: () => T | P
  * const { status, headers, body } = await payment({ method: 'POST', path: '/api/v1.0/cvs/payment', headers: req.headers, body: rawBody });
  * ```
  */
-export function createTransactionHandler(options: TransactionHandlerOptions): TransactionHandler {
+export function createTransactionHandler<Body extends object = Readonly<Record<string, unknown>>>(options: TransactionHandlerOptions<Body>): TransactionHandler {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${FN}: options must be an object`);
   const { handle, onError, idempotency } = options;
   if (typeof handle !== 'function') throw new TypeError(`${FN}: handle(verified) must be a function returning the response body`);
@@ -269,7 +269,7 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
       holds = await lifecycle.reserve(claimsOf(verified, now), later);
 
       if (idem) {
-        const key = idempotencyKey(await merchantCode('idempotency.key()', serviceCode, () => idem.key(verified)), later);
+        const key = idempotencyKey(await merchantCode('idempotency.key()', serviceCode, () => idem.key(verified as VerifiedTransactionRequest<Body>)), later);
         if (key !== undefined) {
           const fingerprint = verified.bodySha256;
           const outcome = await lifecycle.begin({ store: idem.store, key: `idem:${serviceCode}:${verified.clientKey}:${key}`, fingerprint, ttlSeconds: idem.ttlSeconds }, later);
@@ -286,7 +286,7 @@ export function createTransactionHandler(options: TransactionHandlerOptions): Tr
         const lease = lifecycle.renew(holds, held, later);
         let result: unknown;
         try {
-          result = await merchantCode('handle()', serviceCode, () => handle(verified, { signal: lease.signal, answer: answers }));
+          result = await merchantCode('handle()', serviceCode, () => handle(verified as VerifiedTransactionRequest<Body>, { signal: lease.signal, answer: answers }));
         } finally {
           const renewing = lease.stop();
           if (renewing) await renewing;
@@ -413,7 +413,7 @@ function responseCodeOf(body: string): string {
   }
 }
 
-function checkIdempotency(idempotency: IdempotencyOptions | undefined, serviceCode: string): { key: IdempotencyOptions['key']; store: IdempotencyStore; ttlSeconds: number } | undefined {
+function checkIdempotency<Body extends object>(idempotency: IdempotencyOptions<Body> | undefined, serviceCode: string): { key: IdempotencyOptions<Body>['key']; store: IdempotencyStore; ttlSeconds: number } | undefined {
   if (idempotency === undefined) return undefined;
   if (typeof idempotency !== 'object' || idempotency === null || typeof idempotency.key !== 'function') {
     throw new TypeError(`${FN}: idempotency must be { key(verified), store?, ttlSeconds? }, e.g. { key: ({ body }) => body.paymentRequestId }`);
