@@ -162,6 +162,14 @@ export class BoundedExpiryMap<V extends { expiry: number }> {
     this.entries.delete(key);
   }
 
+  /** Compare-and-delete: delete the live entry at `key` when `held(entry)`; `true` when deleted. */
+  deleteIf(key: string, held: (entry: V) => boolean): boolean {
+    const entry = this.live(key, this.now());
+    if (!entry || !held(entry)) return false;
+    this.entries.delete(key);
+    return true;
+  }
+
   private makeRoom(now: number): void {
     // Cheap: drop expired entries from the oldest end.
     for (const [key, entry] of this.entries) {
@@ -269,11 +277,7 @@ export function createMemoryClaimStore(options: MemoryClaimStoreOptions = {}): M
     },
     release(key, token) {
       checkKeyAndToken(key, token, 'release');
-      const now = map.now();
-      const entry = map.live(key, now);
-      if (!entry || !entry.pending || entry.token !== token) return false;
-      map.delete(key);
-      return true;
+      return map.deleteIf(key, (entry) => entry.pending && entry.token === token);
     },
   };
 }

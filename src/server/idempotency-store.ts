@@ -166,11 +166,7 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
     },
     release(key, token) {
       checkKeyAndToken(key, token, 'release');
-      const now = map.now();
-      const entry = map.live(key, now);
-      if (!entry || entry.answer || entry.token !== token) return false;
-      map.delete(key);
-      return true;
+      return map.deleteIf(key, (entry) => entry.answer === undefined && entry.token === token);
     },
   };
 }
