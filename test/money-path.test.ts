@@ -186,6 +186,15 @@ describe('the money-safety table, row by row', () => {
       circular,
       new Date(0),
       { toJSON: () => 'text' },
+      // What NICEPAY would get is what is checked, not the object's own view of itself:
+      new (class {
+        get responseCode() {
+          return '2004800';
+        }
+      })(),
+      Object.create({ responseCode: '2004800' }) as object,
+      Object.defineProperty({ x: 1 }, 'responseCode', { value: '2004800', enumerable: false }),
+      { responseCode: '2004800', toJSON: () => ({ responseCode: '4044714', responseMessage: 'Paid Bill' }) }, // what is sent is checked: another endpoint's code
     ];
     for (const bad of answers) {
       const r = rig(() => bad);

@@ -144,6 +144,16 @@ describe('verifyTransactionRequest: each check has its exact answer', () => {
     expect((await verifyTransactionRequest(signedRequest(), options({ channelId: '95221' }))).channelId).toBe('95221');
     expect((await verifyTransactionRequest(signedRequest({ headers: { 'CHANNEL-ID': 'anything' } }), options({ channelId: () => undefined }))).channelId).toBe('anything');
     await expect(verifyTransactionRequest(signedRequest(), options({ channelId: 5 as never }))).rejects.toThrow(/channelId/);
+    // The function is asked only once the token and the client are verified: a caller without
+    // credentials gets its 401, never the function's own failure (a 500).
+    const lookup = vi.fn((partnerId: string) => {
+      if (partnerId !== CLIENT) throw new Error(`no channel for ${partnerId}`);
+      return `${partnerId}01`;
+    });
+    const strict = options({ channelId: lookup });
+    const stranger = signedRequest({ headers: { 'X-PARTNER-ID': 'NOBODY', 'CHANNEL-ID': 'x', Authorization: 'Bearer not-a-token' } });
+    expect((await failure(stranger, strict)).code).toBe('INVALID_TOKEN');
+    expect(lookup).not.toHaveBeenCalled();
   });
   it('CHANNEL-ID is mandatory only when required', async () => {
     expect((await verifyTransactionRequest(signedRequest({ headers: { 'CHANNEL-ID': undefined } }), options())).channelId).toBeUndefined();
@@ -338,6 +348,15 @@ describe('createTransactionHandler', () => {
     expect((onError.mock.calls[0]?.[0] as Error).message).toMatch(/unknown reason "lost"; one of bill-not-found/);
     const overriding = createTransactionHandler({ ...base, onError, handle: (_v, { answer }) => answer.ok({ responseCode: '2004800' }) });
     expect((await overriding(signedRequest())).status).toBe(500);
+    for (const bad of [['a'], 'x', null]) {
+      const misuse = createTransactionHandler({ ...base, onError, handle: (_v, { answer }) => answer.ok(bad as never) });
+      expect((await misuse(signedRequest())).status).toBe(500);
+    }
+    expect(String(onError.mock.calls.at(-1)?.[0])).toMatch(/fields must be a plain object of your own fields, got null/);
+    // A long detail (built from request data, say) is cut to SNAP's 150 characters, never an answer the handler refuses.
+    const long = createTransactionHandler({ ...base, handle: (_v, { answer }) => answer.fail('bill-not-found', `no bill for customer ${'9'.repeat(130)}`) });
+    const cut = await long(signedRequest());
+    expect([cut.status, JSON.parse(cut.body).responseMessage.length]).toEqual([404, 150]);
   });
   it('a typed body: createTransactionHandler<Body>() gives handle() and idempotency.key() the shape you expect (types only)', async () => {
     const h = createTransactionHandler<DemoPaymentBodyExample>({

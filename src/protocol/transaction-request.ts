@@ -104,7 +104,8 @@ export interface TransactionVerifyOptions extends KeyImportOptions {
    * The `CHANNEL-ID` each client must send: a value, or a function of `X-PARTNER-ID`
    * (`undefined`: no check for that client). NICEPAY's convention is the client id followed
    * by `"01"`: `(partnerId) => \`${partnerId}01\``. When given, `CHANNEL-ID` is mandatory
-   * (`400xx02`) and another value is `400xx01 Invalid Field Format {CHANNEL-ID}`.
+   * (`400xx02`) and another value is `400xx01 Invalid Field Format {CHANNEL-ID}`. A function
+   * is asked only once the token and the client are verified (a throw is a 500).
    */
   readonly channelId?: string | ((partnerId: string) => string | undefined);
 }
@@ -357,11 +358,7 @@ async function verify(
   const partnerId = requireHeader(headers, 'X-PARTNER-ID');
   const externalId = requireHeader(headers, 'X-EXTERNAL-ID');
   const signature = requireHeader(headers, 'X-SIGNATURE');
-  const expectedChannel = channelOf(options.channelId, partnerId);
-  const channelId = options.requireChannelId === true || expectedChannel !== undefined ? requireHeader(headers, 'CHANNEL-ID') : headers.get('CHANNEL-ID');
-  if (expectedChannel !== undefined && channelId !== expectedChannel) {
-    throw new SnapError('INVALID_FIELD_FORMAT', { field: 'CHANNEL-ID', detail: `CHANNEL-ID is not the one configured for this client (channelId option)` });
-  }
+  const channelId = options.requireChannelId === true || options.channelId !== undefined ? requireHeader(headers, 'CHANNEL-ID') : headers.get('CHANNEL-ID');
   const timestamp = parseTimestampField(timestampText, 'X-TIMESTAMP');
   if (!isWellFormedClientKey(partnerId)) {
     throw new SnapError('INVALID_FIELD_FORMAT', { field: 'X-PARTNER-ID', detail: 'X-PARTNER-ID must be 1-128 visible ASCII characters without "|"' });
@@ -391,6 +388,12 @@ async function verify(
     throw new SnapError('UNKNOWN_CLIENT', { reason: 'Unknown X-PARTNER-ID', detail: `X-PARTNER-ID ${JSON.stringify(partnerId)} is not a configured client` });
   }
   if (typeof client !== 'object') throw new TypeError(`${FN}: a client must be { clientSecret?, publicKey? }, got ${kindOf(client)}`);
+
+  // The CHANNEL-ID configured for this client (asked only now that the client is known).
+  const expectedChannel = channelOf(options.channelId, partnerId);
+  if (expectedChannel !== undefined && channelId !== expectedChannel) {
+    throw new SnapError('INVALID_FIELD_FORMAT', { field: 'CHANNEL-ID', detail: 'CHANNEL-ID is not the one configured for this client (channelId option)' });
+  }
 
   // 5. Freshness, both ways.
   checkFreshness(timestamp, nowMs, skewMs);

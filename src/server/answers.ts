@@ -69,11 +69,22 @@ export interface TransactionAnswers {
    * A business refusal (see {@link BusinessRefusal}), e.g. `fail('paid-bill')` is
    * `{ responseCode: '404xx14', responseMessage: 'Paid Bill' }`. `detail` fills the
    * message's `[Reason]` when it has one (`fail('bill-not-found', 'unknown payment code')`:
-   * `Invalid Bill/Virtual Account unknown payment code`); it is sent to NICEPAY, so never
-   * put a secret in it. `fields` are added to the body.
+   * `Invalid Bill/Virtual Account unknown payment code`; a message over SNAP's 150
+   * characters is cut); a reason whose message has no such part ignores it. It is sent to
+   * NICEPAY, so never put a secret in it. `fields` are added to the body.
    * @throws {TypeError} for an unknown reason.
    */
   fail<F extends Readonly<Record<string, unknown>>>(reason: BusinessRefusal, detail?: string, fields?: F): SnapResponseBody & F;
+}
+
+function checkFields(fields: unknown, where: string): void {
+  if (fields === undefined) return;
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+    throw new TypeError(`${where}: fields must be a plain object of your own fields, got ${fields === null ? 'null' : Array.isArray(fields) ? 'an array' : typeof fields}`);
+  }
+  if (Object.prototype.hasOwnProperty.call(fields, 'responseCode') || Object.prototype.hasOwnProperty.call(fields, 'responseMessage')) {
+    throw new TypeError(`${where}: fields must not set responseCode or responseMessage`);
+  }
 }
 
 /** The answers for `serviceCode`. @internal created once per handler. */
@@ -82,17 +93,19 @@ export function transactionAnswers(serviceCode: string): TransactionAnswers {
   const refusals = new Map<string, SnapResponseBody>();
   return {
     ok(fields) {
-      if (fields !== undefined && ('responseCode' in fields || 'responseMessage' in fields)) {
-        throw new TypeError('answer.ok(fields): fields must not set responseCode or responseMessage');
-      }
-      return { ...success, ...(fields ?? {}) } as never;
+      checkFields(fields, 'answer.ok(fields)');
+      return { ...(fields ?? {}), ...success } as never;
     },
     fail(reason, detail, fields) {
+      checkFields(fields, 'answer.fail(reason, detail, fields)');
+      if (detail !== undefined && typeof detail !== 'string') throw new TypeError(`answer.fail(reason, detail): detail must be a string, got ${typeof detail}`);
       const row = Object.prototype.hasOwnProperty.call(BUSINESS_REFUSALS, reason) ? BUSINESS_REFUSALS[reason] : undefined;
       if (!row) throw new TypeError(`answer.fail(reason): unknown reason ${JSON.stringify(String(reason)).slice(0, 40)}; one of ${Object.keys(BUSINESS_REFUSALS).join(', ')}`);
       let body: SnapResponseBody | undefined = detail === undefined ? refusals.get(reason) : undefined;
       if (!body) {
         body = snapResponse({ ...row, serviceCode, ...(detail === undefined ? {} : { detail }) });
+        // SNAP allows 150 characters: a long detail is cut, never an answer the handler refuses.
+        if (body.responseMessage.length > 150) body = { responseCode: body.responseCode, responseMessage: body.responseMessage.slice(0, 150) };
         if (detail === undefined) refusals.set(reason, body);
       }
       return { ...(fields ?? {}), ...body } as never;

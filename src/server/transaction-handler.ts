@@ -371,7 +371,17 @@ function checkAnswer(result: unknown, serviceCode: string): { status: number; bo
   if (typeof result !== 'object' || result === null || Array.isArray(result)) {
     throw invalid(result === null ? 'null' : Array.isArray(result) ? 'an array' : typeof result);
   }
-  const code = (result as { responseCode?: unknown }).responseCode;
+  // The checks read what NICEPAY would get (the serialised body: own enumerable fields,
+  // after any toJSON), never the object's own view of itself.
+  let body: string | undefined;
+  try {
+    body = JSON.stringify(result, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  } catch (error) {
+    throw invalid(`a body that cannot be serialised as JSON (${error instanceof Error ? error.message.slice(0, 80) : 'error'})`);
+  }
+  if (typeof body !== 'string' || !body.startsWith('{')) throw invalid('a body that does not serialise to a JSON object');
+  const sent = JSON.parse(body) as { responseCode?: unknown; responseMessage?: unknown };
+  const code = sent.responseCode;
   if (typeof code !== 'string' || !/^[245][0-9]{6}$/.test(code)) {
     throw invalid(code === undefined ? 'an answer without responseCode' : `responseCode ${typeof code === 'string' ? JSON.stringify(code.slice(0, 12)) : `as a ${typeof code}`}`);
   }
@@ -384,22 +394,15 @@ function checkAnswer(result: unknown, serviceCode: string): { status: number; bo
   } catch {
     throw invalid(`responseCode ${code}, which is not in the SNAP table (HTTP ${code.slice(0, 3)} has no case code ${code.slice(5, 7)}; see SNAP_RESPONSE_CODES)`);
   }
-  const message = (result as { responseMessage?: unknown }).responseMessage;
+  const message = sent.responseMessage;
   if (message === undefined && /[[{]/.test(snapMessage)) {
     throw invalid(`responseCode ${code} without a responseMessage; its SNAP message has a part to fill ("${snapMessage}"): give responseMessage, e.g. with snapResponse()`);
   }
   if (message !== undefined && (typeof message !== 'string' || message.length > 150)) {
     throw invalid(typeof message === 'string' ? `a responseMessage of ${message.length} characters (SNAP allows 150)` : `responseMessage as a ${typeof message}`);
   }
-  let body: string | undefined;
-  try {
-    // No responseMessage: the SNAP table's own for the code (one without a part to fill).
-    const complete = message === undefined ? { ...(result as object), responseMessage: snapMessage } : result;
-    body = JSON.stringify(complete, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
-  } catch (error) {
-    throw invalid(`a body that cannot be serialised as JSON (${error instanceof Error ? error.message.slice(0, 80) : 'error'})`);
-  }
-  if (typeof body !== 'string' || !body.startsWith('{')) throw invalid('a body whose toJSON() is not an object');
+  // No responseMessage: the SNAP table's own for the code (one without a part to fill), appended as text.
+  if (message === undefined) body = `${body.slice(0, -1)}${body === '{}' ? '' : ','}"responseMessage":${JSON.stringify(snapMessage)}}`;
   return { status: Number(code.slice(0, 3)), body, responseCode: code };
 }
 
