@@ -45,8 +45,29 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
 /** Any endpoint of this package: request object in, response object out. */
 type Endpoint = (request: { method: string; path: string; headers: Headers; body: Uint8Array }) => Promise<EndpointResponse>;
 
-function fetchHandler(endpoint: Endpoint, limit: number): (request: Request) => Promise<Response> {
-  return async (request) => {
+/** What the Fetch handlers take besides the `Request`. */
+export interface FetchCallInit {
+  /**
+   * The request target exactly as it came on the wire (`/api/v1.0/cvs/inquiry?ref='A1'`),
+   * when the server has it. A Fetch `Request` only has `request.url`, which the runtime has
+   * already normalised (a `'` in the query becomes `%27`), and the symmetric signature
+   * covers the path as sent; so pass it where you can, e.g. with `@hono/node-server`:
+   * `inquiry(c.req.raw, { requestTarget: c.env.incoming.url })`. Default: the path and
+   * query of `request.url`.
+   */
+  readonly requestTarget?: string | undefined;
+}
+
+/** The path and query of a URL, as text (no re-encoding); `/` for anything else. */
+function pathOfUrl(url: string): string {
+  const match = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*([^#]*)/.exec(url);
+  if (!match) return url.startsWith('/') ? url : '/';
+  const rest = match[1] ?? '';
+  return rest === '' ? '/' : rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+function fetchHandler(endpoint: Endpoint, limit: number): (request: Request, init?: FetchCallInit) => Promise<Response> {
+  return async (request, init) => {
     let body: Uint8Array | undefined;
     if (request.bodyUsed) {
       // Read before it got here (e.g. `await request.json()` in a middleware): a setup
@@ -59,13 +80,9 @@ function fetchHandler(endpoint: Endpoint, limit: number): (request: Request) => 
         body = new Uint8Array(0); // an aborted upload: the endpoint answers 400 for the empty body
       }
     }
-    let path = '/';
-    try {
-      const url = new URL(request.url);
-      path = url.pathname + url.search; // the query is part of the signed path
-    } catch {
-      // a relative or odd URL: keep "/"
-    }
+    // The query is part of the signed path; the target as sent wins over request.url.
+    const target = init?.requestTarget;
+    const path = typeof target === 'string' && target !== '' ? pathOfUrl(target) : typeof request.url === 'string' ? pathOfUrl(request.url) : '/';
     const result = await endpoint({ method: request.method, path, headers: request.headers, body: body as Uint8Array });
     return new Response(result.body, { status: result.status, headers: result.headers });
   };
@@ -75,20 +92,22 @@ function fetchHandler(endpoint: Endpoint, limit: number): (request: Request) => 
  * Create a Fetch-API access-token endpoint. Options are those of
  * {@link createAccessTokenHandler}; the body is read raw, at most `maxBodyBytes + 1` bytes.
  */
-export function createFetchHandler(options: AccessTokenHandlerOptions): (request: Request) => Promise<Response> {
+export function createFetchHandler(options: AccessTokenHandlerOptions): (request: Request, init?: FetchCallInit) => Promise<Response> {
   return fetchHandler(createAccessTokenHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
 }
 
 /**
  * Create a Fetch-API endpoint for a call after the token (CVS inquiry or payment); options
- * are those of {@link createTransactionHandler}.
+ * are those of {@link createTransactionHandler}. The signed path is taken from
+ * `init.requestTarget` when given (the target as sent), else from `request.url`, which
+ * the runtime may have re-encoded (see {@link FetchCallInit}).
  *
  * @example
  * ```ts
- * app.post('/api/v1.0/cvs/inquiry', (c) => inquiry(c.req.raw)); // Hono
+ * app.post('/api/v1.0/cvs/inquiry', (c) => inquiry(c.req.raw, { requestTarget: c.env.incoming.url })); // Hono on @hono/node-server
  * ```
  */
-export function createFetchTransactionHandler<Body extends object = Readonly<Record<string, unknown>>>(options: TransactionHandlerOptions<Body>): (request: Request) => Promise<Response> {
+export function createFetchTransactionHandler<Body extends object = Readonly<Record<string, unknown>>>(options: TransactionHandlerOptions<Body>): (request: Request, init?: FetchCallInit) => Promise<Response> {
   return fetchHandler(createTransactionHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
 }
 
