@@ -94,7 +94,7 @@ export function transactionAnswers(serviceCode: string): TransactionAnswers {
   return {
     ok(fields) {
       checkFields(fields, 'answer.ok(fields)');
-      return { ...(fields ?? {}), ...success } as never;
+      return { ...success, ...(fields ?? {}) } as never;
     },
     fail(reason, detail, fields) {
       checkFields(fields, 'answer.fail(reason, detail, fields)');
@@ -108,7 +108,7 @@ export function transactionAnswers(serviceCode: string): TransactionAnswers {
         if (body.responseMessage.length > 150) body = { responseCode: body.responseCode, responseMessage: body.responseMessage.slice(0, 150) };
         if (detail === undefined) refusals.set(reason, body);
       }
-      return { ...(fields ?? {}), ...body } as never;
+      return { ...body, ...(fields ?? {}) } as never;
     },
   };
 }
