@@ -72,6 +72,15 @@ const code = (r: EndpointResponse) => (JSON.parse(r.body) as { responseCode: str
 const answer = (r: EndpointResponse) => [r.status, code(r)];
 const OK = { responseCode: '2004800', responseMessage: 'Successful' };
 
+/** A memory claim store with some methods replaced: a store that fails, stalls or answers garbage. */
+const storeWith = (inner: MemoryClaimStore, overrides: Partial<ClaimStore>): ClaimStore => ({
+  claim: inner.claim,
+  reserve: inner.reserve,
+  keep: inner.keep,
+  release: inner.release,
+  ...overrides,
+});
+
 interface Rig {
   handler: ReturnType<typeof createTransactionHandler>;
   handle: ReturnType<typeof vi.fn>;
@@ -488,12 +497,11 @@ describe('stores that fail, stall or fill up', () => {
     const inner = createMemoryClaimStore();
     const queue: Array<() => void> = [];
     const drain = () => queue.splice(0).forEach((f) => f());
-    const store: ClaimStore = {
-      claim: inner.claim,
+    const store = storeWith(inner, {
       reserve: (k, t, s) => new Promise((resolve) => queue.push(() => resolve(inner.reserve(k, t, s)))),
       keep: (k, t, s) => new Promise((resolve) => queue.push(() => resolve(inner.keep(k, t, s)))),
       release: (k, t) => new Promise((resolve) => queue.push(() => resolve(inner.release(k, t)))),
-    };
+    });
     const r = rig(undefined, { externalIds: store, storeTimeoutMs: 30, idempotency: undefined });
     expect(answer(await r.handler(call()))).toEqual([500, '5004800']);
     expect(queue).toHaveLength(2); // the reservation, then its release, in order
@@ -521,7 +529,7 @@ describe('stores that fail, stall or fill up', () => {
   });
   it('a keep that fails after handle() answered: the answer stands (the payment happened), onError is told', async () => {
     const inner = createMemoryClaimStore();
-    const store: ClaimStore = { claim: inner.claim, reserve: inner.reserve, release: inner.release, keep: () => Promise.reject(new Error('READONLY')) };
+    const store = storeWith(inner, { keep: () => Promise.reject(new Error('READONLY')) });
     const r = rig(undefined, { externalIds: store, idempotency: undefined });
     expect(answer(await r.handler(call()))).toEqual([200, '2004800']);
     const error = r.onError.mock.calls.map(([e]) => e).find((e) => e instanceof StoreError) as StoreError;
@@ -608,12 +616,9 @@ describe('attacks found by review, kept as tests', () => {
   it('a keep that fails briefly (store back within the pending TTL) is retried until the claim is kept', async () => {
     const inner = createMemoryClaimStore();
     let failKeeps = 1;
-    const store: ClaimStore = {
-      claim: inner.claim,
-      reserve: inner.reserve,
-      release: inner.release,
+    const store = storeWith(inner, {
       keep: (k, t, s) => (failKeeps-- > 0 ? Promise.reject(new Error('ECONNRESET')) : Promise.resolve(inner.keep(k, t, s))),
-    };
+    });
     const r = rig(undefined, { externalIds: store, idempotency: undefined });
     expect(answer(await r.handler(call()))).toEqual([200, '2004800']);
     await new Promise((resolve) => setTimeout(resolve, 400));
@@ -626,12 +631,9 @@ describe('attacks found by review, kept as tests', () => {
   it('handle() gets a signal that aborts when its reservations cannot be renewed (the store went away)', async () => {
     const inner = createMemoryClaimStore();
     let reserves = 0;
-    const store: ClaimStore = {
-      claim: inner.claim,
-      keep: inner.keep,
-      release: inner.release,
+    const store = storeWith(inner, {
       reserve: (k, t, s) => (reserves++ === 0 ? Promise.resolve(inner.reserve(k, t, s)) : Promise.reject(new Error('ETIMEDOUT'))),
-    };
+    });
     let seen: AbortSignal | undefined;
     const r = rig(
       async (n) => {
@@ -679,14 +681,14 @@ describe('attacks found by review, kept as tests', () => {
   it('a store that answers garbage to reserve has what it wrote released', async () => {
     for (const garbage of ['maybe', 2, undefined, true]) {
       const inner = createMemoryClaimStore();
-      const store: ClaimStore = { claim: inner.claim, keep: inner.keep, release: inner.release, reserve: (k, t, s) => (inner.reserve(k, t, s), garbage as never) };
+      const store = storeWith(inner, { reserve: (k, t, s) => (inner.reserve(k, t, s), garbage as never) });
       const r = rig(undefined, { externalIds: store, idempotency: undefined });
       expect(answer(await r.handler(call()))).toEqual([500, '5004800']);
       expect(inner.size).toBe(0);
     }
     // A thenable whose then() throws is a StoreError too.
     const inner = createMemoryClaimStore();
-    const thenThrows: ClaimStore = { claim: inner.claim, keep: inner.keep, release: inner.release, reserve: () => ({ then: () => { throw new Error('bad thenable'); } }) as never };
+    const thenThrows = storeWith(inner, { reserve: () => ({ then: () => { throw new Error('bad thenable'); } }) as never });
     const r = rig(undefined, { externalIds: thenThrows, idempotency: undefined });
     expect(answer(await r.handler(call()))).toEqual([500, '5004800']);
     expect(r.onError.mock.calls.some(([e]) => e instanceof StoreError)).toBe(true);
@@ -757,13 +759,10 @@ describe('second-round attacks, kept as tests', () => {
   it('a renewal still on its way when the call fails is waited for, so it cannot re-create the released reservation', async () => {
     const inner = createMemoryClaimStore();
     let reserves = 0;
-    const store: ClaimStore = {
-      claim: inner.claim,
-      keep: inner.keep,
-      release: inner.release,
+    const store = storeWith(inner, {
       // The first reservation answers at once; renewals answer 300 ms later.
       reserve: (k, t, ttl) => (reserves++ === 0 ? inner.reserve(k, t, ttl) : new Promise((resolve) => setTimeout(() => resolve(inner.reserve(k, t, ttl)), 300))),
-    };
+    });
     const r = rig(
       async () => {
         await new Promise((resolve) => setTimeout(resolve, 400)); // a renewal starts at 333 ms

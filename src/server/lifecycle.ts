@@ -241,6 +241,19 @@ function consequenceOf(what: string): string {
   return 'the call was answered 500 for NICEPAY to retry, and anything it reserved is released behind it';
 }
 
+/**
+ * Release a reservation whose outcome is unknown, without waiting: on a connection that keeps
+ * order (Redis) it runs right behind the reservation. Failures are reported, never thrown.
+ */
+function releaseBehind(what: string, release: () => Settled<boolean>, report: Reporter): void {
+  try {
+    const released = release();
+    if (isThenable(released)) (released as Promise<boolean>).then(undefined, (error: unknown) => report(storeFailure(what, error)));
+  } catch (error) {
+    report(storeFailure(what, error));
+  }
+}
+
 function storeFailure(what: string, error: unknown): unknown {
   if (isStoreError(error)) return error;
   if (error instanceof TypeError || error instanceof RangeError) {
@@ -317,28 +330,17 @@ export class CallLifecycle {
     }
     const token = newReservationToken();
     const result = callStore<ReserveResult>(`${spec.label}.reserve`, () => store.reserve(key, token, this.pendingSeconds), this.timeoutMs, () =>
-      this.releaseBehind(spec, token, report),
+      releaseBehind(`${spec.label}.release`, () => (spec.store as Required<ClaimStore>).release(spec.key, token), report),
     );
     const decide = (state: ReserveResult): Hold => {
       if (state === 'reserved') return { spec, token, confirmedAt: Date.now() };
       if (state === 'pending' || state === 'kept') throw spec.refuse(state);
       // An answer no store should give: whatever it wrote is released.
-      this.releaseBehind(spec, token, report);
+      releaseBehind(`${spec.label}.release`, () => (spec.store as Required<ClaimStore>).release(spec.key, token), report);
       const got: unknown = state;
       throw new StoreError('STORE_FAILED', `${spec.label}.reserve returned ${typeof got === 'string' ? JSON.stringify(got.slice(0, 20)) : typeof got}, not 'reserved', 'pending' or 'kept'`);
     };
     return isThenable(result) ? result.then(decide) : decide(result);
-  }
-
-  /** Release a reservation whose outcome is unknown, queued behind it; failures are reported. */
-  private releaseBehind(spec: ClaimSpec, token: string, report: Reporter): void {
-    const store = spec.store as Required<ClaimStore>;
-    try {
-      const released = store.release(spec.key, token);
-      if (isThenable(released)) (released as Promise<boolean>).then(undefined, (error: unknown) => report(storeFailure(`${spec.label}.release`, error)));
-    } catch (error) {
-      report(storeFailure(`${spec.label}.release`, error));
-    }
   }
 
   /**
@@ -350,7 +352,7 @@ export class CallLifecycle {
     const token = newReservationToken();
     const hold: IdempotencyHold = { ...init, token };
     const state = (await callStore<IdempotencyBegin>('idempotency.store.begin', () => init.store.begin(init.key, token, this.pendingSeconds), this.timeoutMs, () =>
-      this.releaseIdempotency(init.store, init.key, token, report),
+      releaseBehind('idempotency.store.release', () => init.store.release(init.key, token), report),
     )) as { state?: unknown; answer?: unknown } | null | undefined;
     if (typeof state === 'object' && state !== null && state.state === 'started') {
       hold.confirmedAt = Date.now();
@@ -369,22 +371,13 @@ export class CallLifecycle {
     }
     if (answer === undefined) {
       // Not an answer this library could send (a custom store's mistake): fail, and free the key if it was ours.
-      this.releaseIdempotency(init.store, init.key, token, report);
+      releaseBehind('idempotency.store.release', () => init.store.release(init.key, token), report);
       throw new StoreError('STORE_FAILED', "idempotency.store.begin returned neither 'started', 'in-flight' nor 'done' with { fingerprint: string, status: 200-499, body: JSON text }");
     }
     if (answer.fingerprint === init.fingerprint) return { answer };
     throw new SnapError('INCONSISTENT_REQUEST', {
       detail: 'the idempotency key was already answered for a request with another body; it was not run again',
     });
-  }
-
-  private releaseIdempotency(store: IdempotencyStore, key: string, token: string, report: Reporter): void {
-    try {
-      const released = store.release(key, token);
-      if (isThenable(released)) (released as Promise<boolean>).then(undefined, (error: unknown) => report(storeFailure('idempotency.store.release', error)));
-    } catch (error) {
-      report(storeFailure('idempotency.store.release', error));
-    }
   }
 
   /**
