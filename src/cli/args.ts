@@ -166,3 +166,75 @@ export function loadPrivateKey(file: string, option: string, sandbox: boolean): 
     throw keyError(error, option, file, sandbox);
   }
 }
+
+/** Where a secret may come from: `--NAME S`, `--NAME-file FILE` (`-` is stdin), or the environment variable `env`. */
+export interface SecretSource {
+  /** The option's name without dashes, e.g. `client-secret`. */
+  readonly option: string;
+  /** The environment variable read when neither option is given, e.g. `NICEPAY_CLIENT_SECRET`. */
+  readonly env: string;
+}
+
+/** The options {@link readSecret} reads for `source`, to spread into a command's option table. */
+export const secretOptions = <N extends string>(option: N) =>
+  ({ [option]: { type: 'string' }, [`${option}-file`]: { type: 'string' } }) as { [K in N | `${N}-file`]: { type: 'string' } };
+
+/**
+ * A secret from `--NAME-file FILE` (`-` reads stdin), the environment variable, or
+ * `--NAME` (visible to other users in `ps` and kept in shell history, so the file and the
+ * variable are preferred). One final line break of a file or stdin is dropped; the rest is
+ * the secret, byte for byte. Returns undefined when none is given.
+ * @throws {UsageError} when both options are given, the file cannot be read, or the value is empty.
+ */
+export function readSecret(
+  values: Readonly<Record<string, unknown>>,
+  source: SecretSource,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  readStdin: () => Uint8Array = () => readFileSync(0),
+): string | undefined {
+  const inline = values[source.option] as string | undefined;
+  const file = values[`${source.option}-file`] as string | undefined;
+  if (inline !== undefined && file !== undefined) throw new UsageError(`give --${source.option} or --${source.option}-file, not both`);
+  let secret: string | undefined;
+  let from: string;
+  if (file !== undefined) {
+    let bytes: Uint8Array;
+    if (file === '-') {
+      try {
+        bytes = readStdin();
+      } catch (error) {
+        throw new UsageError(`cannot read --${source.option}-file - (stdin): ${oneLine((error as Error).message)}`, NO_HELP);
+      }
+      from = `--${source.option}-file - (stdin)`;
+    } else {
+      bytes = readFileFor(file, `--${source.option}-file`);
+      from = `--${source.option}-file ${file}`;
+    }
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new UsageError(`${from} is not UTF-8 text`, NO_HELP);
+    }
+    secret = text.replace(/\r?\n$/, '');
+  } else if (inline !== undefined) {
+    secret = inline;
+    from = `--${source.option}`;
+  } else {
+    secret = env[source.env];
+    from = `the environment variable ${source.env}`;
+    if (secret === undefined) return undefined;
+  }
+  if (secret === '') throw new UsageError(`${from} is empty`, NO_HELP);
+  return secret;
+}
+
+/** {@link readSecret}, required. */
+export function requireSecret(values: Readonly<Record<string, unknown>>, source: SecretSource, env?: Readonly<Record<string, string | undefined>>): string {
+  const secret = readSecret(values, source, env);
+  if (secret === undefined) throw new UsageError(`the client secret is required: --${source.option}-file FILE (or - for stdin), ${source.env}=..., or --${source.option} S`);
+  return secret;
+}
+
+/** The client secret's sources. */
+export const CLIENT_SECRET: SecretSource = { option: 'client-secret', env: 'NICEPAY_CLIENT_SECRET' };

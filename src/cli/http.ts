@@ -19,7 +19,10 @@ export type Exchange =
       readonly statusText: string;
       /** Response headers, names in lower case, in the order received. */
       readonly headers: readonly (readonly [string, string])[];
+      /** The body as UTF-8 text (invalid sequences as U+FFFD), at most {@link MAX_RESPONSE_BYTES} bytes of it. */
       readonly bodyText: string;
+      /** Whether the body was longer than {@link MAX_RESPONSE_BYTES} and was cut there (the rest is not read). */
+      readonly truncated: boolean;
       readonly ms: number;
     }
   | { readonly ok: false; readonly error: string; readonly ms: number };
@@ -27,8 +30,40 @@ export type Exchange =
 /** Default timeout of one exchange (headers and body), ms. */
 export const DEFAULT_TIMEOUT_MS = 5000;
 
-/** Send one request; never throws. */
-export async function send(url: URL | string, request: OutgoingRequest, timeoutMs: number): Promise<Exchange> {
+/** The most of a response body that is read (1 MiB); the rest is not downloaded. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** Read at most `limit` bytes of a body, then stop reading (the connection is dropped). */
+async function readBounded(response: Response, limit: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+  if (response.body === null) return { bytes: new Uint8Array(0), truncated: false };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  let truncated = false;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (length + value.length > limit) {
+      chunks.push(value.subarray(0, limit - length));
+      length = limit;
+      truncated = true;
+      await reader.cancel().catch(() => undefined);
+      break;
+    }
+    chunks.push(value);
+    length += value.length;
+  }
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return { bytes, truncated };
+}
+
+/** Send one request; never throws. The body is read up to `maxBodyBytes` (default 1 MiB) and cut there. */
+export async function send(url: URL | string, request: OutgoingRequest, timeoutMs: number, maxBodyBytes = MAX_RESPONSE_BYTES): Promise<Exchange> {
   const started = performance.now();
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
@@ -41,10 +76,11 @@ export async function send(url: URL | string, request: OutgoingRequest, timeoutM
       signal: controller.signal,
       redirect: 'manual',
     });
-    const bodyText = await response.text();
+    const { bytes, truncated } = await readBounded(response, maxBodyBytes);
+    const bodyText = new TextDecoder().decode(bytes);
     const headers: [string, string][] = [];
     response.headers.forEach((value, name) => headers.push([name, value]));
-    return { ok: true, status: response.status, statusText: response.statusText, headers, bodyText, ms: ms() };
+    return { ok: true, status: response.status, statusText: response.statusText, headers, bodyText, truncated, ms: ms() };
   } catch (error) {
     return { ok: false, error: controller.signal.aborted ? `timeout: no complete answer within ${timeoutMs} ms` : describeFetchError(error), ms: ms() };
   } finally {

@@ -8,6 +8,7 @@ import { UsageError, oneLine } from './args.js';
 import { probe } from './commands/probe.js';
 import { request } from './commands/request.js';
 import { sign } from './commands/sign.js';
+import { simulate } from './commands/simulate.js';
 import { verify } from './commands/verify.js';
 import { vectors } from './commands/vectors.js';
 
@@ -21,24 +22,28 @@ export interface Io {
 type Command = (argv: readonly string[], io: Io) => number | Promise<number>;
 
 const COMMANDS: Readonly<Record<string, { readonly run: Command; readonly summary: string }>> = {
-  sign: { run: sign, summary: 'sign an access-token (or --transaction) request like NICEPAY; print the headers and a curl command' },
+  simulate: { run: simulate, summary: 'play NICEPAY through the whole flow (token, inquiry, payment, retries) against a running server' },
+  probe: { run: probe, summary: 'conformance suite against the access-token, inquiry and payment endpoints (table, --json, --report, --junit)' },
+  sign: { run: sign, summary: 'sign an access-token or --transaction request like NICEPAY; print the headers and a curl command' },
   verify: { run: verify, summary: "check a captured request's X-SIGNATURE, and show what was checked when it fails" },
-  request: { run: request, summary: 'send one signed access-token request and print the exchange' },
-  probe: { run: probe, summary: 'conformance suite against an access-token endpoint (table or --json)' },
-  vectors: { run: vectors, summary: "print NICEPAY's known-answer vectors as JSON" },
+  request: { run: request, summary: 'send one signed access-token or --transaction request and print the exchange' },
+  vectors: { run: vectors, summary: "print the known-answer vectors (NICEPAY's, and the body-hashing dialects) as JSON" },
 };
 
 export const MAIN_HELP = `Usage: nicepay-nico <command> [options]
 
-Play NICEPAY against a NICO (SNAP) access-token endpoint: POST /api/v1.0/access-token/b2b.
+Play NICEPAY against a merchant's NICO (SNAP) endpoints: the access token
+(POST /api/v1.0/access-token/b2b), then CVS inquiry and payment (/api/v1.0/cvs/inquiry,
+/api/v1.0/cvs/payment). Works against a server written in any language.
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, { summary }]) => `  ${name.padEnd(9)}${summary}`)
+  .map(([name, { summary }]) => `  ${name.padEnd(10)}${summary}`)
   .join('\n')}
 
 Run nicepay-nico <command> --help for a command's options.
 Keys: PEM, bare base64 or DER files; NICEPAY's 1024-bit sandbox key needs --sandbox.
+Client secrets: --client-secret-file FILE (- for stdin) or NICEPAY_CLIENT_SECRET.
 Colour only on a terminal, never with NO_COLOR.
 
 Options:

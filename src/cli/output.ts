@@ -56,3 +56,29 @@ export function curlCommand(method: string, url: string, headers: Readonly<Recor
   else if (data.text !== undefined && data.text !== '') parts.push(`  --data-raw ${shellQuote(data.text)}`);
   return parts.join(' \\\n');
 }
+
+/**
+ * Text from a server (or a captured request), safe to print on a terminal: C0 and C1
+ * control characters, DEL, and the Unicode bidirectional and zero-width format characters
+ * are written as visible escapes (`\x1b`, `\u202e`), so no
+ * answer can move the cursor, recolour, rewrite or hide what the command prints.
+ * Line breaks are escaped too (`\n`) unless `keepNewlines`.
+ */
+export function escapeControl(text: string, keepNewlines = false): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g, (ch) => {
+    if (keepNewlines && ch === '\n') return ch;
+    switch (ch) {
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      case '\t':
+        return '\\t';
+      default: {
+        const code = ch.charCodeAt(0);
+        return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+      }
+    }
+  });
+}

@@ -12,7 +12,9 @@ import { buildStringToSign } from '../protocol/string-to-sign.js';
 import { formatTimestamp, parseTimestamp } from '../protocol/timestamp.js';
 import { oneLine, UsageError } from './args.js';
 import { keyFingerprint } from './fingerprint.js';
-import { send, type Exchange, type OutgoingRequest } from './http.js';
+import type { Exchange, OutgoingRequest } from './http.js';
+import { escapeControl } from './output.js';
+import { sendRecorded, type Endpoint, type RecordedExchange } from './nico.js';
 
 /** The body NICEPAY sends. */
 export const ACCESS_TOKEN_BODY = '{"grantType":"client_credentials","additionalInfo":{}}';
@@ -247,16 +249,31 @@ export interface Answer {
   readonly warnings: string[];
 }
 
-const describe = (value: unknown): string =>
-  value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'string' ? JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value) : typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+/** A value from the server, quoted and cut to 60 characters, safe to print. */
+export const describe = (value: unknown): string =>
+  value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'an array'
+      : typeof value === 'string'
+        ? escapeControl(JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value))
+        : typeof value === 'object'
+          ? 'an object'
+          : `${typeof value} ${String(value)}`;
+
+/** What every SNAP answer is checked for, and what was read from it. */
+export interface SnapAnswerCheck extends Answer {
+  /** The body, when it is a JSON object. */
+  readonly object: Record<string, unknown> | undefined;
+}
 
 /**
- * Check an answer against the protocol, whatever it answers: JSON content type, an
+ * Check what every SNAP answer must have, whatever it answers: JSON content type, an
  * `X-TIMESTAMP` in strict SNAP format, a JSON object body with string `responseCode`
- * (matching the HTTP status) and `responseMessage`; on success also `X-CLIENT-KEY`, the
- * token (1-150 RFC 6750 characters), `tokenType` "Bearer", `expiresIn` a string of digits.
+ * (seven digits starting with the HTTP status, and `serviceCode` in the middle when given)
+ * and `responseMessage`.
  */
-export function checkAnswer(exchange: Extract<Exchange, { ok: true }>, clientKey: string, nowMs = Date.now()): Answer {
+export function checkSnapAnswer(exchange: Extract<Exchange, { ok: true }>, nowMs = Date.now(), serviceCode?: string): SnapAnswerCheck {
   const problems: string[] = [];
   const warnings: string[] = [];
   const header = (name: string): string | null => exchange.headers.find(([n]) => n === name)?.[1] ?? null;
@@ -287,7 +304,13 @@ export function checkAnswer(exchange: Extract<Exchange, { ok: true }>, clientKey
     body = JSON.parse(exchange.bodyText);
     parsedOk = true;
   } catch {
-    problems.push(exchange.bodyText === '' ? 'empty response body (must be a JSON object)' : `response body is not JSON: ${describe(exchange.bodyText)}`);
+    problems.push(
+      exchange.truncated
+        ? `response body is longer than ${exchange.bodyText.length} characters (cut there, not read further)`
+        : exchange.bodyText === ''
+          ? 'empty response body (must be a JSON object)'
+          : `response body is not JSON: ${describe(exchange.bodyText)}`,
+    );
   }
   let responseCode: string | null = null;
   let responseMessage: string | null = null;
@@ -298,14 +321,27 @@ export function checkAnswer(exchange: Extract<Exchange, { ok: true }>, clientKey
     if (typeof code !== 'string') problems.push(code === undefined ? 'no responseCode in the body' : `responseCode is ${describe(code)}, not a string`);
     else {
       responseCode = code;
-      if (!/^[0-9]{7}$/.test(code)) problems.push(`responseCode ${JSON.stringify(code)} is not 7 digits`);
+      if (!/^[0-9]{7}$/.test(code)) problems.push(`responseCode ${describe(code)} is not 7 digits`);
       else if (code.slice(0, 3) !== String(exchange.status)) problems.push(`responseCode ${code} does not start with the HTTP status ${exchange.status}`);
+      else if (serviceCode !== undefined && code.slice(3, 5) !== serviceCode) problems.push(`responseCode ${code} has service code ${code.slice(3, 5)}, not this endpoint's ${serviceCode}`);
     }
     const message = object.responseMessage;
     if (typeof message !== 'string') problems.push(message === undefined ? 'no responseMessage in the body' : `responseMessage is ${describe(message)}, not a string`);
     else responseMessage = message;
   }
+  const success = exchange.status === 200 || (responseCode !== null && responseCode.startsWith('200'));
+  return { status: exchange.status, responseCode, responseMessage, headers, success, problems, warnings, object };
+}
 
+/**
+ * Check an access-token answer against the protocol, whatever it answers: what
+ * {@link checkSnapAnswer} checks with service code 73 allowed anywhere; on success also
+ * `X-CLIENT-KEY`, the token (1-150 RFC 6750 characters), `tokenType` "Bearer", `expiresIn`
+ * a string of digits.
+ */
+export function checkAnswer(exchange: Extract<Exchange, { ok: true }>, clientKey: string, nowMs = Date.now()): Answer {
+  const { object, ...common } = checkSnapAnswer(exchange, nowMs);
+  const { problems, headers, responseCode } = common;
   const success = exchange.status === 200 || responseCode === '2007300';
   if (success && object) {
     const token = object.accessToken;
@@ -321,9 +357,9 @@ export function checkAnswer(exchange: Extract<Exchange, { ok: true }>, clientKey
     const info = object.additionalInfo;
     if (info !== undefined && (typeof info !== 'object' || info === null || Array.isArray(info))) problems.push(`additionalInfo is ${describe(info)}, must be an object`);
     if (headers['x-client-key'] === null) problems.push('no X-CLIENT-KEY response header on success');
-    else if (headers['x-client-key'] !== clientKey) problems.push(`X-CLIENT-KEY response header is ${JSON.stringify(headers['x-client-key'])}, not the client key ${JSON.stringify(clientKey)}`);
+    else if (headers['x-client-key'] !== clientKey) problems.push(`X-CLIENT-KEY response header is ${describe(headers['x-client-key'])}, not the client key ${JSON.stringify(clientKey)}`);
   }
-  return { status: exchange.status, responseCode, responseMessage, headers, success, problems, warnings };
+  return { ...common, success };
 }
 
 function isJsonContentType(value: string): boolean {
@@ -337,9 +373,15 @@ function isJsonContentType(value: string): boolean {
 
 /** One case's outcome, as `--json` prints it. */
 export interface CaseResult {
+  /** Which endpoint the case calls. */
+  readonly endpoint: Endpoint;
   readonly name: string;
   readonly description: string;
-  readonly expected: Expected;
+  /**
+   * The answer required: an exact status and responseCode, or (status and responseCode null)
+   * any answer that verifies the call; `text` says it in words ("409 4094800", "verified").
+   */
+  readonly expected: { readonly status: number | null; readonly responseCode: string | null; readonly text: string };
   readonly got: {
     readonly status: number | null;
     readonly responseCode: string | null;
@@ -351,9 +393,12 @@ export interface CaseResult {
     readonly error?: string;
     readonly ms: number;
   };
-  readonly verdict: 'pass' | 'fail' | 'warn';
-  /** What is wrong (fail), or advised against (warn, prefixed "warning: "). */
+  /** `skip`: the case could not run with what was given (the reason is in `problems`). */
+  readonly verdict: 'pass' | 'fail' | 'warn' | 'skip';
+  /** What is wrong (fail), advised against (warn, prefixed "warning: "), or noted ("note: "). */
   readonly problems: readonly string[];
+  /** The requests sent and the answers, with tokens and signatures redacted (for `--report`). */
+  readonly exchanges?: readonly RecordedExchange[];
 }
 
 /** The whole run. */
@@ -361,7 +406,7 @@ export interface ProbeReport {
   readonly url: string;
   readonly clientKey: string;
   readonly cases: readonly CaseResult[];
-  readonly summary: { readonly total: number; readonly pass: number; readonly warn: number; readonly fail: number };
+  readonly summary: { readonly total: number; readonly pass: number; readonly warn: number; readonly fail: number; readonly skip: number };
 }
 
 /** What {@link runProbe} needs. */
@@ -379,7 +424,8 @@ export interface ProbeOptions {
 
 /** Judge one exchange for one case. */
 export function judge(testCase: ProbeCase, exchange: Exchange, clientKey: string, nowMs = Date.now()): CaseResult {
-  const base = { name: testCase.name, description: testCase.description, expected: testCase.expected };
+  const { status, responseCode } = testCase.expected;
+  const base = { endpoint: 'token' as const, name: testCase.name, description: testCase.description, expected: { status, responseCode, text: `${status} ${responseCode}` } };
   if (!exchange.ok) {
     return { ...base, got: { status: null, responseCode: null, error: exchange.error, ms: exchange.ms }, verdict: 'fail', problems: [exchange.error] };
   }
@@ -408,6 +454,40 @@ export function judge(testCase: ProbeCase, exchange: Exchange, clientKey: string
 
 /** Run the cases one after the other against `url`. Never throws for a failing server. */
 export async function runProbe(url: URL | string, options: ProbeOptions): Promise<ProbeReport> {
+  const results = await runTokenCases(url, options);
+  return { url: String(url), clientKey: options.clientKey, cases: results, summary: summarize(results) };
+}
+
+/** Count the verdicts. */
+export function summarize(results: readonly CaseResult[]): ProbeReport['summary'] {
+  const count = (verdict: CaseResult['verdict']): number => results.filter((r) => r.verdict === verdict).length;
+  return { total: results.length, pass: count('pass'), warn: count('warn'), fail: count('fail'), skip: count('skip') };
+}
+
+/** Why `path` is not an access-token endpoint, in one line; undefined when it may be one. */
+export function tokenWrongKind(exchange: Exchange, path: string): string | undefined {
+  if (!exchange.ok) return undefined;
+  let code: unknown;
+  try {
+    code = (JSON.parse(exchange.bodyText) as { responseCode?: unknown }).responseCode;
+  } catch {
+    code = undefined;
+  }
+  const contentType = exchange.headers.find(([n]) => n === 'content-type')?.[1] ?? '';
+  if (typeof code === 'string' && /^[0-9]{7}$/.test(code) && code.slice(3, 5) !== '73' && code.slice(3, 5) !== '00') {
+    return `${path} answers with service code ${code.slice(3, 5)} (responseCode ${code}), not 73: it looks like an inquiry or payment endpoint, not the access-token endpoint (--token-path)`;
+  }
+  if (exchange.status === 404 && (typeof code !== 'string' || code.slice(3, 5) === '00')) {
+    return `nothing at ${path} (HTTP 404${typeof code === 'string' ? ` ${code}` : ''}): is the access-token endpoint mounted there? (--token-path)`;
+  }
+  if (typeof code !== 'string' && !/json/i.test(contentType)) {
+    return `${path} does not answer SNAP JSON (HTTP ${exchange.status}, Content-Type ${describe(contentType)}): not a NICO endpoint, or a proxy or framework answered first`;
+  }
+  return undefined;
+}
+
+/** Run the access-token cases one after the other against `url`; never throws for a failing server. */
+export async function runTokenCases(url: URL | string, options: ProbeOptions & { readonly onToken?: (accessToken: string) => void }): Promise<CaseResult[]> {
   const clock = options.now ?? Date.now;
   let other: RsaPrivateKey | undefined;
   const context: ProbeContext = {
@@ -418,31 +498,56 @@ export async function runProbe(url: URL | string, options: ProbeOptions): Promis
   };
   const sent = new Map<string, OutgoingRequest>();
   const results: CaseResult[] = [];
+  const target = new URL(url);
+  let wrongKind: string | undefined;
   for (const testCase of options.cases ?? PROBE_CASES) {
+    if (wrongKind !== undefined) {
+      const { status, responseCode } = testCase.expected;
+      const skipped: CaseResult = {
+        endpoint: 'token',
+        name: testCase.name,
+        description: testCase.description,
+        expected: { status, responseCode, text: `${status} ${responseCode}` },
+        got: { status: null, responseCode: null, ms: 0 },
+        verdict: 'skip',
+        problems: ['skipped: not an access-token endpoint (see the first case)'],
+        exchanges: [],
+      };
+      results.push(skipped);
+      options.onResult?.(skipped);
+      continue;
+    }
     const request = testCase.build(context, sent);
     sent.set(testCase.name, request);
-    const exchange = await send(url, request, options.timeoutMs);
-    let result = judge(testCase, exchange, options.clientKey, clock());
-    if (testCase === PROBE_CASES[0] && result.verdict === 'fail' && result.got.status === 401) {
-      const key = options.privateKey.publicKey;
-      result = {
-        ...result,
-        problems: [
-          ...result.problems,
-          `hint: a correctly signed request was refused: is X-CLIENT-KEY ${JSON.stringify(options.clientKey)} configured with the public key of --private-key (RSA ${key.bits} bits, SHA-256 fingerprint ${keyFingerprint(key)})?`,
-        ],
-      };
+    const log: RecordedExchange[] = [];
+    const exchange = await sendRecorded(target, request, options.timeoutMs, log);
+    let result: CaseResult = { ...judge(testCase, exchange, options.clientKey, clock()), exchanges: log };
+    if (testCase === PROBE_CASES[0]) {
+      wrongKind = tokenWrongKind(exchange, `${target.pathname}${target.search}`);
+      if (wrongKind !== undefined) result = { ...result, verdict: 'fail', problems: [wrongKind] };
+      else if (result.verdict === 'fail' && result.got.status === 401) {
+        const key = options.privateKey.publicKey;
+        result = {
+          ...result,
+          problems: [
+            ...result.problems,
+            `hint: a correctly signed request was refused: is X-CLIENT-KEY ${JSON.stringify(options.clientKey)} configured with the public key of --private-key (RSA ${key.bits} bits, SHA-256 fingerprint ${keyFingerprint(key)})?`,
+          ],
+        };
+      }
+      if (exchange.ok) {
+        try {
+          const token = (JSON.parse(exchange.bodyText) as { accessToken?: unknown }).accessToken;
+          if (typeof token === 'string' && token !== '') options.onToken?.(token);
+        } catch {
+          // no token: the transaction cases say so
+        }
+      }
     }
     results.push(result);
     options.onResult?.(result);
   }
-  const count = (verdict: CaseResult['verdict']): number => results.filter((r) => r.verdict === verdict).length;
-  return {
-    url: String(url),
-    clientKey: options.clientKey,
-    cases: results,
-    summary: { total: results.length, pass: count('pass'), warn: count('warn'), fail: count('fail') },
-  };
+  return results;
 }
 
 /** A fresh RSA key of `bits` bits (node:crypto), imported for signing. */

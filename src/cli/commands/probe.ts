@@ -1,81 +1,108 @@
 /**
- * `nicepay-nico probe`: the conformance suite against any access-token endpoint.
+ * `nicepay-nico probe`: the conformance suite against a merchant's NICO endpoints (access
+ * token, CVS inquiry, CVS payment), whatever they are written in.
  * @module
  */
-import { COMMON_OPTIONS, loadPrivateKey, parse, parseClientKey, parseTimeout, parseUrl, required } from '../args.js';
-import { DEFAULT_TIMEOUT_MS } from '../http.js';
+import { COMMON_OPTIONS, parse, UsageError } from '../args.js';
 import type { Io } from '../main.js';
-import { paintFor, table, type Paint } from '../output.js';
-import { PROBE_CASES, runProbe, type CaseResult, type ProbeReport } from '../probe.js';
+import { ENDPOINTS, type Endpoint } from '../nico.js';
+import { NICO_OPTIONS, NICO_OPTIONS_HELP, parseBaseUrl, readNicoSettings, toolVersion } from '../nico-options.js';
+import { runNicoProbe, TX_CASES, type NicoProbeReport } from '../nico-probe.js';
+import { escapeControl, paintFor, table, type Paint } from '../output.js';
+import { PROBE_CASES, type CaseResult } from '../probe.js';
+import { junitReport, markdownReport, writeReport, type RunInfo } from '../report.js';
 
 export const PROBE_HELP = `Usage:
-  nicepay-nico probe URL --private-key FILE --client-key ID [--sandbox] [--timeout MS] [--json]
+  nicepay-nico probe BASE_URL --private-key FILE --client-key ID
+                     [--client-secret-file FILE] [--endpoints token,inquiry,payment] [options]
 
-Play NICEPAY against an access-token endpoint, whatever it is written in: ${PROBE_CASES.length} requests, one
-after the other, each checked against what the protocol requires (HTTP status,
-responseCode, the X-TIMESTAMP / X-CLIENT-KEY / Content-Type response headers, the body's
-fields and types). Prints a table: case, expected, got, verdict.
+Play NICEPAY against a merchant's NICO endpoints, whatever they are written in: the
+access-token cases, then, with the token obtained, the inquiry and payment cases. Every
+answer is checked against what the protocol requires (HTTP status, responseCode with the
+endpoint's service code, the X-TIMESTAMP / X-CLIENT-KEY / Content-Type response headers,
+the body's fields and types). Prints a table: endpoint, case, expected, got, verdict.
 
-The endpoint must know ID and verify with the public key of --private-key.
-The replay case (the valid request sent twice) is a warning, not a failure, when the
-second one is accepted: SNAP recommends a replay guard but does not require one.
+The server must know ID, verify its access-token requests with the public key of
+--private-key, and verify inquiry and payment with the client secret (or the public key).
+It should be a test environment: the probe makes real inquiry and payment calls.
 
-  URL                  the endpoint, e.g. http://127.0.0.1:3000/api/v1.0/access-token/b2b
-                       (a bare origin gets that path)
-  --private-key FILE   the RSA private key that signs (NICEPAY's role)
-  --client-key ID      X-CLIENT-KEY the endpoint knows
-  --sandbox            accept a 1024-bit key (NICEPAY's sandbox key)
-  --timeout MS         per request (default ${DEFAULT_TIMEOUT_MS})
-  --json               print machine-readable results (for CI)
-  -h, --help           this help
+  BASE_URL                    e.g. http://127.0.0.1:3000
+  --endpoints LIST            which endpoints' cases run (default token,inquiry,payment);
+                              inquiry or payment alone still request a token first
 
-Cases:
-${PROBE_CASES.map((c) => `  ${c.name.padEnd(30)} ${c.expected.status} ${c.expected.responseCode}`).join('\n')}
+${NICO_OPTIONS_HELP}
 
-Exit codes: 0 every case passes (warnings allowed), 1 any case fails, 2 bad arguments or key.
+The replay case of the access token and the missing CHANNEL-ID case are warnings, not
+failures, when accepted: SNAP recommends them but does not require them.
+
+Access-token cases (${PROBE_CASES.length}):
+${PROBE_CASES.map((c) => `  ${c.name.padEnd(36)} ${c.expected.status} ${c.expected.responseCode}`).join('\n')}
+
+Inquiry and payment cases (${TX_CASES.length} each; xx is the endpoint's service code):
+${TX_CASES.map((c) => `  ${c.name.padEnd(36)} ${c.expect.kind === 'verified' ? 'verified' : `${c.expect.status} ${c.expect.status}xx${c.expect.cases.join('/')}`}${c.needs ? `  (needs ${c.needs})` : ''}`).join('\n')}
+
+Exit codes: 0 every case passes (warnings and skips allowed), 1 any case fails, 2 bad arguments or key.
 `;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
-  'private-key': { type: 'string' },
-  'client-key': { type: 'string' },
-  sandbox: { type: 'boolean' },
-  timeout: { type: 'string' },
-  json: { type: 'boolean' },
+  ...NICO_OPTIONS,
+  endpoints: { type: 'string' },
 } as const;
 
 const verdictText = (verdict: CaseResult['verdict'], paint: Paint): string =>
-  verdict === 'pass' ? paint.green('PASS') : verdict === 'warn' ? paint.yellow('WARN') : paint.red('FAIL');
+  verdict === 'pass' ? paint.green('PASS') : verdict === 'warn' ? paint.yellow('WARN') : verdict === 'skip' ? paint.dim('SKIP') : paint.red('FAIL');
 
 /** "401 4017300", or why there was no answer: "timeout", "connection refused". */
 const gotText = (result: CaseResult): string =>
-  result.got.error === undefined
-    ? `${result.got.status} ${result.got.responseCode ?? '-'}`
-    : result.got.error.startsWith('timeout')
-      ? 'timeout'
-      : result.got.error.replace(/ \(.*$/, '');
+  result.verdict === 'skip'
+    ? '-'
+    : result.got.error === undefined
+      ? `${result.got.status} ${result.got.responseCode === null ? '-' : escapeControl(result.got.responseCode)}`
+      : result.got.error.startsWith('timeout')
+        ? 'timeout'
+        : result.got.error.replace(/ \(.*$/, '');
 
 /** The human-readable report. */
-export function formatReport(report: ProbeReport, paint: Paint): string {
-  const rows = report.cases.map((r) => [r.name, `${r.expected.status} ${r.expected.responseCode}`, gotText(r), verdictText(r.verdict, paint)]);
-  const out = [`${paint.bold('nicepay-nico probe')} ${report.url}  (X-CLIENT-KEY ${report.clientKey})`, '', table(['case', 'expected', 'got', 'verdict'], rows)];
-  const notable = report.cases.filter((r) => r.verdict !== 'pass');
+export function formatReport(report: NicoProbeReport | (Omit<NicoProbeReport, 'target' | 'endpoints' | 'serviceCodes' | 'startedAt' | 'finishedAt'> & Partial<NicoProbeReport>), paint: Paint): string {
+  const rows = report.cases.map((r) => [r.endpoint, r.name, r.expected.text, gotText(r), verdictText(r.verdict, paint)]);
+  const target = report.target === undefined ? report.url : report.target.token.replace(/\/api\/v1\.0\/access-token\/b2b$/, '');
+  const out = [`${paint.bold('nicepay-nico probe')} ${escapeControl(target)}  (client ${escapeControl(report.clientKey)})`, '', table(['endpoint', 'case', 'expected', 'got', 'verdict'], rows)];
+  const notable = report.cases.filter((r) => r.verdict === 'fail' || r.verdict === 'warn' || (r.verdict === 'pass' && r.problems.length > 0));
   if (notable.length > 0) out.push('');
   const firstError = report.cases[0]?.got.error;
-  if (firstError !== undefined && report.cases.every((r) => r.got.error === firstError)) {
+  const answered = report.cases.filter((r) => r.verdict !== 'skip');
+  if (firstError !== undefined && answered.every((r) => r.got.error === firstError)) {
     // The same failure everywhere (nothing listening, no answer): say it once.
-    out.push(`${verdictText('fail', paint)} every case: ${firstError}`);
+    out.push(`${verdictText('fail', paint)} every case: ${escapeControl(firstError)}`);
     notable.length = 0;
   }
   for (const r of notable) {
-    out.push(`${verdictText(r.verdict, paint)} ${paint.bold(r.name)}: ${r.description}`);
-    for (const problem of r.problems) out.push(`  - ${problem}`);
-    if (r.got.body !== undefined && r.verdict === 'fail') out.push(paint.dim(`    response body: ${r.got.body === '' ? '(empty)' : r.got.body.length > 200 ? `${r.got.body.slice(0, 200)}...` : r.got.body}`));
+    out.push(`${r.verdict === 'pass' ? paint.green('NOTE') : verdictText(r.verdict, paint)} ${paint.bold(`${r.endpoint}: ${r.name}`)}: ${r.description}`);
+    for (const problem of r.problems) out.push(`  - ${escapeControl(problem)}`);
+    if (r.got.body !== undefined && r.verdict === 'fail') {
+      const body = r.got.body === '' ? '(empty)' : r.got.body.length > 200 ? `${r.got.body.slice(0, 200)}...` : r.got.body;
+      out.push(paint.dim(`    response body: ${escapeControl(body)}`));
+    }
   }
-  const { total, pass, warn, fail } = report.summary;
-  const line = `${total} cases: ${pass} pass, ${warn} warn, ${fail} fail`;
+  const skipped = report.cases.filter((r) => r.verdict === 'skip');
+  const reasons = [...new Set(skipped.map((r) => r.problems[0] ?? ''))].filter((reason) => !reason.includes('see the first case'));
+  for (const reason of reasons) {
+    const which = skipped.filter((r) => r.problems[0] === reason).map((r) => `${r.endpoint} ${r.name}`);
+    out.push(`${verdictText('skip', paint)} ${which.join(', ')}: ${reason.replace(/^skipped: /, '')}`);
+  }
+  const { total, pass, warn, fail, skip } = report.summary;
+  const line = `${total} cases: ${pass} pass, ${warn} warn, ${fail} fail${skip > 0 ? `, ${skip} skipped` : ''}`;
   out.push('', fail > 0 ? paint.red(line) : warn > 0 ? paint.yellow(line) : paint.green(line));
   return `${out.join('\n')}\n`;
+}
+
+function parseEndpoints(value: string | undefined): Endpoint[] {
+  if (value === undefined) return [...ENDPOINTS];
+  const list = value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  const unknown = list.find((part) => !(ENDPOINTS as readonly string[]).includes(part));
+  if (unknown !== undefined || list.length === 0) throw new UsageError(`--endpoints is a comma-separated list of token, inquiry, payment; got ${JSON.stringify(value)}`);
+  return ENDPOINTS.filter((e) => list.includes(e));
 }
 
 export async function probe(argv: readonly string[], io: Io): Promise<number> {
@@ -84,12 +111,27 @@ export async function probe(argv: readonly string[], io: Io): Promise<number> {
     io.out(PROBE_HELP);
     return 0;
   }
-  const url = parseUrl(positionals[0]);
-  const clientKey = parseClientKey(values['client-key']);
-  const timeoutMs = parseTimeout(values.timeout, DEFAULT_TIMEOUT_MS);
-  const privateKey = loadPrivateKey(required(values['private-key'], '--private-key'), '--private-key', values.sandbox === true);
+  const base = parseBaseUrl(positionals[0]);
+  const endpoints = parseEndpoints(values.endpoints);
+  const settings = readNicoSettings(values, base, endpoints.some((e) => e !== 'token'));
   const paint = paintFor(io.stdout);
-  const report = await runProbe(url, { clientKey, privateKey, timeoutMs });
-  io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, paint));
+  const report = await runNicoProbe({ ...settings, endpoints });
+  const info: RunInfo = {
+    command: 'probe',
+    toolVersion: toolVersion(),
+    target: report.target,
+    clientKey: report.clientKey,
+    startedAt: report.startedAt,
+    finishedAt: report.finishedAt,
+    settings: {
+      Endpoints: endpoints.join(', '),
+      'Inquiry and payment signature': settings.signature === 'rsa' ? 'SHA256withRSA over X-PARTNER-ID|X-TIMESTAMP' : `HMAC-SHA512 (SNAP symmetric)${settings.alsoRsa ? ', and one RSA-signed call' : ''}`,
+      'Service codes': Object.entries(report.serviceCodes).map(([e, c]) => `${e} ${c}`).join(', ') || '-',
+    },
+    cases: report.cases,
+  };
+  if (settings.report !== undefined) writeReport(settings.report, '--report', markdownReport(info));
+  if (settings.junit !== undefined) writeReport(settings.junit, '--junit', junitReport(info));
+  io.out(values.json ? `${JSON.stringify({ ...report, tool: { name: 'nicepay-nico', version: info.toolVersion } }, null, 2)}\n` : formatReport(report, paint));
   return report.summary.fail > 0 ? 1 : 0;
 }

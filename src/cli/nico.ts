@@ -1,0 +1,237 @@
+/**
+ * NICEPAY's side of the calls after the token: the CVS inquiry and payment requests signed
+ * as NICEPAY signs them, unique X-EXTERNAL-IDs and X-TIMESTAMPs, example bodies, and the
+ * record of each exchange (with the token and the signatures redacted) for the reports of
+ * `probe` and `simulate`.
+ * @module
+ */
+import type { RsaPrivateKey } from '../crypto/keys.js';
+import { signStringToSign } from '../crypto/rsa.js';
+import { buildStringToSign } from '../protocol/string-to-sign.js';
+import { bodySha256Hex, buildSymmetricStringToSign, signSymmetric, type BodyHashMode } from '../protocol/symmetric.js';
+import { formatTimestamp } from '../protocol/timestamp.js';
+import { UsageError } from './args.js';
+import { send, type Exchange, type OutgoingRequest } from './http.js';
+
+/** NICO's three paths. */
+export const NICO_PATHS = {
+  token: '/api/v1.0/access-token/b2b',
+  inquiry: '/api/v1.0/cvs/inquiry',
+  payment: '/api/v1.0/cvs/payment',
+} as const;
+
+/** Which endpoint: the access token, the CVS inquiry, the CVS payment. */
+export type Endpoint = keyof typeof NICO_PATHS;
+export const ENDPOINTS: readonly Endpoint[] = ['token', 'inquiry', 'payment'];
+
+/** Where the three endpoints are. */
+export type NicoUrls = Readonly<Record<Endpoint, URL>>;
+
+/**
+ * The three URLs from a base URL: an origin (`http://host:3000`), an origin with a prefix
+ * (`http://host/merchant`), or the URL of one of the three endpoints (its NICO path is
+ * taken off to find the base). `paths` overrides a path (absolute, on the base's origin).
+ * @throws {UsageError} for a path that does not start with "/".
+ */
+export function nicoUrls(base: URL, paths: Partial<Record<Endpoint, string | undefined>> = {}): NicoUrls {
+  let prefix = base.pathname.replace(/\/+$/, '');
+  for (const path of Object.values(NICO_PATHS)) {
+    if (prefix.endsWith(path)) {
+      prefix = prefix.slice(0, -path.length);
+      break;
+    }
+  }
+  const url = (endpoint: Endpoint): URL => {
+    const given = paths[endpoint];
+    if (given !== undefined && !given.startsWith('/')) throw new UsageError(`--${endpoint}-path must start with "/", got ${JSON.stringify(given)}`);
+    return new URL(given ?? `${prefix}${NICO_PATHS[endpoint]}`, base.origin);
+  };
+  return { token: url('token'), inquiry: url('inquiry'), payment: url('payment') };
+}
+
+/** The path as sent (the signed `EndpointUrl`): path and query of `url`. */
+export const pathOf = (url: URL): string => `${url.pathname}${url.search}`;
+
+/** A client as NICEPAY holds it: the key that signs its access-token requests, and its client secret. */
+export interface NicoClient {
+  /** X-CLIENT-KEY, and X-PARTNER-ID on the calls after the token. */
+  readonly clientKey: string;
+  readonly privateKey: RsaPrivateKey;
+  /** For HMAC-SHA512 (symmetric) signatures on inquiry and payment. */
+  readonly clientSecret?: string;
+}
+
+/** How a call after the token is signed: HMAC-SHA512 with the client secret (SNAP symmetric), or SHA256withRSA over `X-PARTNER-ID|X-TIMESTAMP` (NICO pages). */
+export type CallSignature = 'hmac' | 'rsa';
+
+/**
+ * X-TIMESTAMPs one second apart, starting two minutes back (inside any 5-minute clock
+ * window) and never behind the clock minus two minutes: every signed call gets its own
+ * second, so two calls never carry the same signature by accident.
+ */
+export class Stamper {
+  private last = 0;
+  constructor(private readonly now: () => number = Date.now) {}
+  /** The next X-TIMESTAMP (SNAP format, +07:00). */
+  next(): string {
+    this.last = Math.max(Math.floor(this.now() / 1000) * 1000 - 120_000, this.last + 1000);
+    return formatTimestamp(this.last);
+  }
+}
+
+let externalIdCounter = 0;
+/**
+ * A new 20-digit X-EXTERNAL-ID (NICEPAY's form, e.g. `41807553358950093184`): the epoch
+ * ms, three random digits and a four-digit counter, unique in this run and across runs.
+ */
+export function newExternalId(now: () => number = Date.now): string {
+  externalIdCounter = (externalIdCounter + 1) % 10_000;
+  const random = Math.floor(Math.random() * 1000);
+  return `${String(now()).padStart(13, '0').slice(-13)}${String(random).padStart(3, '0')}${String(externalIdCounter).padStart(4, '0')}`;
+}
+
+/** Placeholders of the body files: `{{payNo}}`, `{{requestId}}` (unique per run), `{{timestamp}}`. */
+export interface BodyValues {
+  readonly payNo: string;
+  readonly requestId: string;
+  readonly timestamp: string;
+}
+
+/** The built-in inquiry body: an EXAMPLE (NICO's CVS body schema is not published; see examples/nico-bodies.ts). */
+export const EXAMPLE_INQUIRY_BODY = '{"paymentCode":"{{payNo}}","inquiryRequestId":"{{requestId}}","trxDateInit":"{{timestamp}}"}';
+/** The built-in payment body: an EXAMPLE, the shape `npm run demo` uses. `paymentRequestId` is the business key a retry keeps. */
+export const EXAMPLE_PAYMENT_BODY = '{"paymentCode":"{{payNo}}","paymentRequestId":"{{requestId}}","paidAmount":{"value":"25000.00","currency":"IDR"}}';
+/** The pay number in the built-in bodies (the bill `npm run demo` knows). */
+export const DEFAULT_PAY_NO = '8880012345';
+
+/** Fill the placeholders of a body template (JSON-escaped inside strings). */
+export function fillBody(template: string, values: BodyValues): string {
+  return template.replace(/\{\{(payNo|requestId|timestamp)\}\}/g, (_, name: keyof BodyValues) => JSON.stringify(values[name]).slice(1, -1));
+}
+
+/** A call after the token, as NICEPAY sends it. */
+export interface CallInit {
+  readonly url: URL;
+  /** Default POST. */
+  readonly method?: string;
+  /** The body sent, exactly. */
+  readonly body: string;
+  /** The body that was signed, when it differs from the one sent (a tampering case). */
+  readonly signedBody?: string;
+  readonly accessToken: string | null;
+  /** The client whose credentials sign the call. */
+  readonly client: NicoClient;
+  /** X-PARTNER-ID; default the signer's client key. */
+  readonly partnerId?: string;
+  readonly externalId: string;
+  /** CHANNEL-ID; default client key + "01" (NICEPAY's form); null leaves it out. */
+  readonly channelId?: string | null;
+  readonly timestamp: string;
+  readonly signature: CallSignature;
+  /** How the body is hashed for an HMAC signature; default minified (SNAP). */
+  readonly bodyHash?: BodyHashMode;
+}
+
+/** The signed request of a call, and the stringToSign. */
+export function buildCall(init: CallInit): { request: OutgoingRequest; stringToSign: string } {
+  const method = init.method ?? 'POST';
+  const partnerId = init.partnerId ?? init.client.clientKey;
+  const signed = init.signedBody ?? init.body;
+  let stringToSign: string;
+  let signature: string;
+  if (init.signature === 'hmac') {
+    if (init.client.clientSecret === undefined) throw new Error(`client ${init.client.clientKey} has no client secret`);
+    stringToSign = buildSymmetricStringToSign({
+      method,
+      path: pathOf(init.url),
+      accessToken: init.accessToken ?? '',
+      body: signed,
+      timestamp: init.timestamp,
+      bodyHash: init.bodyHash ?? 'minified',
+    });
+    signature = signSymmetric(init.client.clientSecret, stringToSign);
+  } else {
+    stringToSign = buildStringToSign(partnerId, init.timestamp);
+    signature = signStringToSign(init.client.privateKey, stringToSign);
+  }
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (init.accessToken !== null) headers.Authorization = `Bearer ${init.accessToken}`;
+  headers['X-TIMESTAMP'] = init.timestamp;
+  headers['X-PARTNER-ID'] = partnerId;
+  headers['X-EXTERNAL-ID'] = init.externalId;
+  const channel = init.channelId === undefined ? `${partnerId}01` : init.channelId;
+  if (channel !== null) headers['CHANNEL-ID'] = channel;
+  headers['X-SIGNATURE'] = signature;
+  const bytes = new TextEncoder().encode(init.body);
+  return { request: { method, headers, ...(method === 'GET' || method === 'HEAD' ? {} : { body: bytes }) }, stringToSign };
+}
+
+/** The SHA-256 the server is expected to hash, for the record. */
+export const bodyHashOf = (body: string, mode: BodyHashMode): string => {
+  try {
+    return bodySha256Hex(body, mode);
+  } catch {
+    return bodySha256Hex(body, 'as-sent');
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+// The record of an exchange, for reports: secrets and signatures redacted.
+
+/** One request and its answer, as the reports show them. */
+export interface RecordedExchange {
+  /** When the request was sent (ISO 8601, UTC). */
+  readonly at: string;
+  readonly request: {
+    readonly method: string;
+    readonly url: string;
+    readonly headers: Readonly<Record<string, string>>;
+    /** The body (first 2,000 characters). */
+    readonly body: string;
+  };
+  readonly response:
+    | {
+        readonly status: number;
+        readonly headers: Readonly<Record<string, string>>;
+        /** The body (first 2,000 characters), access tokens redacted. */
+        readonly body: string;
+        readonly ms: number;
+      }
+    | { readonly error: string; readonly ms: number };
+}
+
+const REDACTED_HEADERS = new Set(['authorization', 'x-signature']);
+const cut = (text: string, max = 2000): string => (text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text);
+
+/** `Bearer <redacted, 43 characters>` and the like: what is hidden, and how long it was. */
+export function redactHeader(name: string, value: string): string {
+  if (!REDACTED_HEADERS.has(name.toLowerCase())) return value;
+  const bearer = /^(Bearer )(.*)$/i.exec(value);
+  if (bearer) return `${bearer[1]}<redacted, ${(bearer[2] ?? '').length} characters>`;
+  return `<redacted, ${value.length} characters>`;
+}
+
+/** A response body with any `accessToken` value hidden. */
+export const redactBody = (text: string): string =>
+  text.replace(/("accessToken"\s*:\s*")((?:[^"\\]|\\.)*)"/g, (_, head: string, token: string) => `${head}<redacted, ${token.length} characters>"`);
+
+/** Record an exchange for the reports. */
+export function record(url: URL | string, request: OutgoingRequest, exchange: Exchange, at: number): RecordedExchange {
+  const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, redactHeader(name, value)]));
+  const body = request.body === undefined ? '' : cut(new TextDecoder().decode(request.body));
+  return {
+    at: new Date(at).toISOString(),
+    request: { method: request.method, url: String(url), headers, body },
+    response: exchange.ok
+      ? { status: exchange.status, headers: Object.fromEntries(exchange.headers.map(([n, v]) => [n, redactHeader(n, v)])), body: cut(redactBody(exchange.bodyText)), ms: exchange.ms }
+      : { error: exchange.error, ms: exchange.ms },
+  };
+}
+
+/** Send and record. */
+export async function sendRecorded(url: URL, request: OutgoingRequest, timeoutMs: number, log: RecordedExchange[]): Promise<Exchange> {
+  const at = Date.now();
+  const exchange = await send(url, request, timeoutMs);
+  log.push(record(url, request, exchange, at));
+  return exchange;
+}
