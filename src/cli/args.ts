@@ -82,9 +82,10 @@ export function required(value: string | undefined, name: string): string {
 }
 
 /** X-CLIENT-KEY: non-empty, no "|" (it separates the parts of the stringToSign). */
-export function parseClientKey(value: string | undefined): string {
-  const clientKey = required(value, '--client-key');
-  if (clientKey.includes('|')) throw new UsageError('--client-key must not contain "|" (it separates X-CLIENT-KEY from X-TIMESTAMP in the stringToSign)');
+export function parseClientKey(value: string | undefined, option = '--client-key'): string {
+  const clientKey = required(value, option);
+  if (clientKey.includes('|')) throw new UsageError(`${option} must not contain "|" (it separates the client id from X-TIMESTAMP in the stringToSign)`);
+  if (!/^[\x21-\x7e]{1,128}$/.test(clientKey)) throw new UsageError(`${option} must be 1-128 visible ASCII characters, got ${JSON.stringify(clientKey)}`);
   return clientKey;
 }
 

@@ -4,16 +4,17 @@
  */
 import { bodySha256Hex, buildSymmetricStringToSign, signSymmetric, type BodyHashMode } from '../../protocol/symmetric.js';
 import { formatTimestamp, parseTimestamp } from '../../protocol/timestamp.js';
-import { ACCESS_TOKEN_PATH, COMMON_OPTIONS, loadPrivateKey, oneLine, parse, parseClientKey, parseUrl, readFileFor, required, UsageError } from '../args.js';
+import { ACCESS_TOKEN_PATH, CLIENT_SECRET, COMMON_OPTIONS, loadPrivateKey, oneLine, parse, parseClientKey, parseUrl, readFileFor, required, requireSecret, secretOptions, UsageError } from '../args.js';
+import { newExternalId } from '../nico.js';
 import { curlCommand } from '../output.js';
 import { ACCESS_TOKEN_BODY, signedRequest } from '../probe.js';
 import type { Io } from '../main.js';
 
 export const SIGN_HELP = `Usage:
   nicepay-nico sign --private-key FILE --client-key ID [--timestamp T] [--url URL] [--sandbox] [--json]
-  nicepay-nico sign --transaction --client-secret SECRET --token TOKEN --path PATH
-                    [--method POST] [--body-file FILE] [--body-hash minified|as-sent]
-                    [--timestamp T] [--url URL] [--json]
+  nicepay-nico sign --transaction --partner-id ID --client-secret-file FILE --token TOKEN
+                    --path PATH [--body-file FILE] [--external-id ID] [--channel-id ID]
+                    [--method POST] [--body-hash minified|as-sent] [--timestamp T] [--url URL] [--json]
 
 Sign a request the way NICEPAY does, and print the stringToSign, the headers and a ready
 curl command.
@@ -26,10 +27,18 @@ Access-token request (default): SHA256withRSA over "X-CLIENT-KEY|X-TIMESTAMP".
                        (default http://127.0.0.1:3000/api/v1.0/access-token/b2b)
 
 Transaction request (--transaction; inquiry, payment): HMAC-SHA512 with the client secret
-over "METHOD:path:accessToken:lowercase(hex(SHA-256(minify(body)))):X-TIMESTAMP".
-  --client-secret S    the client secret (its UTF-8 bytes are the HMAC key)
+over "METHOD:path:accessToken:lowercase(hex(SHA-256(minify(body)))):X-TIMESTAMP", with every
+header NICEPAY sends (Authorization, X-TIMESTAMP, X-PARTNER-ID, X-EXTERNAL-ID, CHANNEL-ID,
+X-SIGNATURE): the curl is accepted by a NICO endpoint as it is, once.
+  --partner-id ID      X-PARTNER-ID: the client id (--client-key is taken as well)
+  --client-secret-file FILE
+                       the client secret (its UTF-8 bytes are the HMAC key); - reads stdin;
+                       or the environment variable NICEPAY_CLIENT_SECRET; or --client-secret S
+                       (visible in ps and shell history)
   --token TOKEN        the access token (sent as "Authorization: Bearer TOKEN")
   --path PATH          the request path as sent, e.g. /api/v1.0/cvs/inquiry
+  --external-id ID     X-EXTERNAL-ID (default: a new 20-digit id)
+  --channel-id ID      CHANNEL-ID (default: ID + "01", NICEPAY's form)
   --method M           HTTP method (default POST)
   --body-file FILE     the body, exactly as it will be sent (default: empty)
   --body-hash MODE     minified (SNAP, default) or as-sent (hash the bytes as they are)
@@ -52,7 +61,10 @@ const OPTIONS = {
   sandbox: { type: 'boolean' },
   json: { type: 'boolean' },
   transaction: { type: 'boolean' },
-  'client-secret': { type: 'string' },
+  ...secretOptions('client-secret'),
+  'partner-id': { type: 'string' },
+  'external-id': { type: 'string' },
+  'channel-id': { type: 'string' },
   token: { type: 'string' },
   method: { type: 'string' },
   path: { type: 'string' },
@@ -60,8 +72,8 @@ const OPTIONS = {
   'body-hash': { type: 'string' },
 } as const;
 
-const ACCESS_ONLY = ['private-key', 'client-key', 'sandbox'] as const;
-const TRANSACTION_ONLY = ['client-secret', 'token', 'method', 'path', 'body-file', 'body-hash'] as const;
+const ACCESS_ONLY = ['private-key', 'sandbox'] as const;
+const TRANSACTION_ONLY = ['client-secret', 'client-secret-file', 'partner-id', 'external-id', 'channel-id', 'token', 'method', 'path', 'body-file', 'body-hash'] as const;
 
 export function sign(argv: readonly string[], io: Io): number {
   const { values } = parse(argv, OPTIONS, 0);
@@ -114,7 +126,11 @@ function signAccessToken(values: { [k: string]: string | boolean | undefined }, 
 }
 
 function signTransaction(values: { [k: string]: string | boolean | undefined }, timestamp: string, io: Io): number {
-  const clientSecret = required(values['client-secret'] as string | undefined, '--client-secret');
+  const clientSecret = requireSecret(values, CLIENT_SECRET);
+  const partnerId = parseClientKey((values['partner-id'] ?? values['client-key']) as string | undefined, '--partner-id');
+  const externalId = (values['external-id'] as string | undefined) ?? newExternalId();
+  if (!/^[\x21-\x7e]{1,40}$/.test(externalId)) throw new UsageError(`--external-id must be 1-40 visible ASCII characters, got ${JSON.stringify(externalId)}`);
+  const channelId = (values['channel-id'] as string | undefined) ?? `${partnerId}01`;
   const accessToken = required(values.token as string | undefined, '--token');
   const path = required(values.path as string | undefined, '--path');
   if (!path.startsWith('/')) throw new UsageError(`--path must start with "/", got ${JSON.stringify(path)}`);
@@ -138,6 +154,9 @@ function signTransaction(values: { [k: string]: string | boolean | undefined }, 
     'Content-Type': 'application/json',
     Authorization: `Bearer ${accessToken}`,
     'X-TIMESTAMP': timestamp,
+    'X-PARTNER-ID': partnerId,
+    'X-EXTERNAL-ID': externalId,
+    'CHANNEL-ID': channelId,
     'X-SIGNATURE': signSymmetric(clientSecret, stringToSign),
   };
   const curl = curlCommand(method, url, headers, bodyFile === undefined ? {} : { file: bodyFile });
@@ -153,7 +172,9 @@ function signTransaction(values: { [k: string]: string | boolean | undefined }, 
       `X-TIMESTAMP: ${timestamp}`,
       `X-SIGNATURE: ${headers['X-SIGNATURE']}`,
       '',
-      `HMAC-SHA512 with the client secret. Add the other headers your endpoint needs (X-PARTNER-ID, X-EXTERNAL-ID, CHANNEL-ID):`,
+      `X-EXTERNAL-ID: ${externalId}`,
+      '',
+      `HMAC-SHA512 with the client secret. The call, as NICEPAY sends it (accepted once: a second send is a replay):`,
       '',
       curl,
       '',
