@@ -1,5 +1,6 @@
 /**
- * `nicepay-nico vectors`: NICEPAY's known-answer vectors, the same object as `nicepay-nico/vectors`.
+ * `nicepay-nico vectors`: NICEPAY's known-answer vectors and the generated dialect vectors,
+ * the same object as `nicepay-nico/vectors`.
  * @module
  */
 import { vectors as VECTORS } from '../../vectors.js';
@@ -9,10 +10,12 @@ import type { Io } from '../main.js';
 export const VECTORS_HELP = `Usage:
   nicepay-nico vectors [--json]
 
-Print NICEPAY's published known-answer vectors as JSON: the 1024-bit sandbox key pair
-(rsaSandboxKey), access-token signatures (SHA256withRSA over "X-CLIENT-KEY|X-TIMESTAMP")
-and symmetric signatures (HMAC-SHA512), each with the source it was published in.
-The same object is importable: import { vectors } from 'nicepay-nico/vectors'.
+Print the known-answer vectors as JSON. Published by NICEPAY: the 1024-bit sandbox key
+pair (rsaSandboxKey), access-token signatures (SHA256withRSA over "X-CLIENT-KEY|X-TIMESTAMP")
+and symmetric signatures (HMAC-SHA512). Generated here, not NICEPAY's: transactionDialects,
+one inquiry/payment call per dialect of the symmetric signature (minified, as-sent,
+json-stringify, php-escapes, ...) with the verdict of a correct NICO server. Each vector
+names its source. The same object is importable: import { vectors } from 'nicepay-nico/vectors'.
 
   --json               JSON output (the default and only format)
   -h, --help           this help
