@@ -43,7 +43,7 @@ afterAll(() => {
 });
 
 async function probeJson(url: string, extra: readonly string[] = []): Promise<{ result: CliResult; report: ProbeReport }> {
-  const result = await runCli(['probe', url, '--private-key', keyFile, '--client-key', CLIENT_KEY, '--json', ...extra]);
+  const result = await runCli(['probe', url, '--private-key', keyFile, '--client-key', CLIENT_KEY, '--endpoints', 'token', '--json', ...extra]);
   expect(result.stderr).toBe('');
   return { result, report: JSON.parse(result.stdout) as ProbeReport };
 }
@@ -77,12 +77,12 @@ describe('nicepay-nico probe', () => {
       const { result, report } = await probeJson(server.url);
       expect(names(report, 'fail')).toEqual([]);
       expect(names(report, 'warn')).toEqual([]);
-      expect(report.summary).toEqual({ total: ALL.length, pass: ALL.length, warn: 0, fail: 0 });
+      expect(report.summary).toEqual({ total: ALL.length, pass: ALL.length, warn: 0, fail: 0, skip: 0 });
       expect(report.url).toBe(server.url);
       expect(report.cases.map((c) => c.name)).toEqual(ALL);
       const valid = report.cases[0];
       expect(valid?.got).toMatchObject({ status: 200, responseCode: '2007300', headers: { 'content-type': 'application/json', 'x-client-key': CLIENT_KEY } });
-      expect(valid?.expected).toEqual({ status: 200, responseCode: '2007300' });
+      expect(valid?.expected).toEqual({ status: 200, responseCode: '2007300', text: '200 2007300' });
       expect(report.cases.find((c) => c.name === 'replay of the valid request')?.got).toMatchObject({ status: 401, responseCode: '4017300' });
       expect(result.code).toBe(0);
     });
@@ -90,11 +90,11 @@ describe('nicepay-nico probe', () => {
 
   it('prints a table (case, expected, got, verdict) and a summary', async () => {
     await withServer(startGoodServer(keys), async (server) => {
-      const result = await runCli(['probe', server.url, '--private-key', keyFile, '--client-key', CLIENT_KEY]);
+      const result = await runCli(['probe', server.url, '--private-key', keyFile, '--client-key', CLIENT_KEY, '--endpoints', 'token']);
       expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/^case\s+expected\s+got\s+verdict$/m);
-      expect(result.stdout).toMatch(/^valid request\s+200 2007300\s+200 2007300\s+PASS$/m);
-      expect(result.stdout).toMatch(/^wrong method \(GET\)\s+405 4057300\s+405 4057300\s+PASS$/m);
+      expect(result.stdout).toMatch(/^endpoint\s+case\s+expected\s+got\s+verdict$/m);
+      expect(result.stdout).toMatch(/^token\s+valid request\s+200 2007300\s+200 2007300\s+PASS$/m);
+      expect(result.stdout).toMatch(/^token\s+wrong method \(GET\)\s+405 4057300\s+405 4057300\s+PASS$/m);
       expect(result.stdout).toContain(`${ALL.length} cases: ${ALL.length} pass, 0 warn, 0 fail`);
       expect(result.stdout).not.toContain('\x1b['); // not a TTY: no colour
     });
@@ -135,9 +135,9 @@ describe('nicepay-nico probe', () => {
       ]);
     });
     await withServer(BROKEN_SERVERS['has no X-TIMESTAMP response header'].start(keys), async (server) => {
-      const result = await runCli(['probe', server.url, '--private-key', keyFile, '--client-key', CLIENT_KEY]);
+      const result = await runCli(['probe', server.url, '--private-key', keyFile, '--client-key', CLIENT_KEY, '--endpoints', 'token']);
       expect(result.code).toBe(1);
-      expect(result.stdout).toMatch(/^valid request\s+200 2007300\s+200 2007300\s+FAIL$/m);
+      expect(result.stdout).toMatch(/^token\s+valid request\s+200 2007300\s+200 2007300\s+FAIL$/m);
       expect(result.stdout).toContain('  - no X-TIMESTAMP response header');
       expect(result.stdout).toContain(`${ALL.length} cases: 0 pass, 0 warn, ${ALL.length} fail`);
     });
@@ -149,7 +149,7 @@ describe('nicepay-nico probe', () => {
     writeFileSync(otherFile, other.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
     const fingerprint = createHash('sha256').update(other.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
     await withServer(startGoodServer(keys), async (server) => {
-      const result = await runCli(['probe', server.url, '--private-key', otherFile, '--client-key', CLIENT_KEY, '--json']);
+      const result = await runCli(['probe', server.url, '--private-key', otherFile, '--client-key', CLIENT_KEY, '--endpoints', 'token', '--json']);
       expect(result.code).toBe(1);
       const report = JSON.parse(result.stdout) as ProbeReport;
       expect(names(report, 'fail')).toEqual(['valid request']);
@@ -165,15 +165,15 @@ describe('nicepay-nico probe', () => {
     const url = await closedPortUrl();
     const { result, report } = await probeJson(url);
     expect(result.code).toBe(1);
-    expect(report.summary).toEqual({ total: ALL.length, pass: 0, warn: 0, fail: ALL.length });
+    expect(report.summary).toEqual({ total: ALL.length, pass: 0, warn: 0, fail: ALL.length, skip: 0 });
     for (const c of report.cases) {
       expect(c.got.status).toBeNull();
       expect(c.got.error).toMatch(/connection refused \(ECONNREFUSED/);
       expect(c.problems).toEqual([c.got.error]);
     }
-    const text = await runCli(['probe', url, '--private-key', keyFile, '--client-key', CLIENT_KEY]);
+    const text = await runCli(['probe', url, '--private-key', keyFile, '--client-key', CLIENT_KEY, '--endpoints', 'token']);
     expect(text.code).toBe(1);
-    expect(text.stdout).toMatch(/^valid request\s+200 2007300\s+connection refused\s+FAIL$/m);
+    expect(text.stdout).toMatch(/^token\s+valid request\s+200 2007300\s+connection refused\s+FAIL$/m);
     expect(text.stdout).toMatch(/^FAIL every case: connection refused \(ECONNREFUSED 127\.0\.0\.1:\d+\)$/m);
   });
 

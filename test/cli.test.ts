@@ -100,7 +100,7 @@ describe('nicepay-nico --help', () => {
 
   it('no command, or an unknown one: one line, exit 2', async () => {
     expectUsageError(await runCli([]), /^nicepay-nico: missing command/);
-    expectUsageError(await runCli(['sing']), /^nicepay-nico: unknown command "sing" \(sign, verify, request, probe, vectors\)/);
+    expectUsageError(await runCli(['sing']), /^nicepay-nico: unknown command "sing" \(simulate, probe, sign, verify, request, vectors\)/);
   });
 });
 
@@ -172,7 +172,7 @@ describe('nicepay-nico sign and verify', () => {
     const token = 'AWsJdUuvnyErRCY5Suo5j42A4c7uSU9OUEFZVEVTVA.Az7CnH_nAky9H1h1oit6b1SJTo5khSOMdJATOgzVYr8';
     const body = '{ "trxId": "123",\n  "amount": { "value": "10000.00", "currency": "IDR" } }\n';
     const bodyFile = file('inquiry.json', body);
-    const result = await runCli(['sign', '--transaction', '--client-secret', secret, '--token', token, '--path', '/api/v1.0/cvs/inquiry', '--body-file', bodyFile, '--timestamp', TIMESTAMP]);
+    const result = await runCli(['sign', '--transaction', '--partner-id', 'IONPAYTEST', '--client-secret', secret, '--token', token, '--path', '/api/v1.0/cvs/inquiry', '--body-file', bodyFile, '--timestamp', TIMESTAMP]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const stringToSign = line(result.stdout, 'stringToSign');
@@ -189,7 +189,7 @@ describe('nicepay-nico sign and verify', () => {
     const vector = symmetricVectors.symmetricSignatures[1] as Record<string, string>;
     const bodyFile = file('create-va.json', vector.rawBody as string);
     const result = await runCli([
-      'sign', '--transaction', '--client-secret', vector.clientSecret as string, '--token', vector.accessToken as string,
+      'sign', '--transaction', '--partner-id', 'IONPAYTEST', '--client-secret', vector.clientSecret as string, '--token', vector.accessToken as string,
       '--method', vector.method as string, '--path', vector.path as string, '--body-file', bodyFile, '--body-hash', 'as-sent',
       '--timestamp', vector.timestamp as string, '--json',
     ]);
@@ -212,8 +212,8 @@ describe('exit code 2: one line on stderr', () => {
     expectUsageError(await runCli(['sign', '--private-key', files.privatePem, '--client-key', 'A|B']), /--client-key must not contain "\|"/);
     expectUsageError(await runCli(['sign', '--private-key', files.privatePem, '--client-key', CLIENT_KEY, 'extra']), /unexpected argument "extra"/);
     expectUsageError(await runCli(['sign', '--private-key', files.privatePem, '--client-key', CLIENT_KEY, '--client-secret', 's']), /--client-secret is for --transaction/);
-    expectUsageError(await runCli(['sign', '--transaction', '--client-secret', 's', '--token', 't']), /--path is required/);
-    expectUsageError(await runCli(['sign', '--transaction', '--client-secret', 's', '--token', 't', '--path', '/x', '--body-file', files.notAKey]), /--body-file .*: not JSON/);
+    expectUsageError(await runCli(['sign', '--transaction', '--partner-id', 'IONPAYTEST', '--client-secret', 's', '--token', 't']), /--path is required/);
+    expectUsageError(await runCli(['sign', '--transaction', '--partner-id', 'IONPAYTEST', '--client-secret', 's', '--token', 't', '--path', '/x', '--body-file', files.notAKey]), /--body-file .*: not JSON/);
     expectUsageError(await runCli(['verify', '--public-key', files.publicPem, '--client-key', CLIENT_KEY, '--timestamp', TIMESTAMP]), /--signature is required/);
     expectUsageError(await runCli(['verify', '--public-key', files.publicPem, '--client-key', CLIENT_KEY, '--timestamp']), /^nicepay-nico verify: --timestamp needs a value; see nicepay-nico verify --help$/m);
     expectUsageError(await runCli(['request', '--private-key', files.privatePem, '--client-key', CLIENT_KEY]), /^nicepay-nico request: URL is required/);
