@@ -14,6 +14,8 @@
  *   12-14. TypeScript consumers            nodenext ESM (.ts), nodenext CJS (.cts), bundler
  *   15. the bin and nicepay-nico/vectors   npx nicepay-nico --help and vectors; require() and import of
  *                                          nicepay-nico/vectors
+ *   16. the bin against a server           npx nicepay-nico simulate and probe against a NICO server
+ *                                          built from the installed package, in its own process
  *
  * The consumer runs inside /work/main/.tmp, so Node's lookup of node_modules could climb
  * up to the repository's own node_modules and hide a missing dependency. The ESM run is
@@ -373,6 +375,61 @@ check('bin and vectors: npx nicepay-nico --help, npx nicepay-nico vectors, requi
   const esm = runOk(process.execPath, ['--import', './guard.mjs', '--input-type=module', '-e', `import { vectors as v } from '${pkg.name}/vectors'; ${probe} console.log('esm ok');`], consumer);
   if (!esm.output.includes('esm ok')) throw new CheckError('no success line from import', esm.output);
   return `${count} access-token vectors`;
+});
+
+// ---------------------------------------------------------------------------------------
+// The command against a NICO server built from the installed package, as a merchant would
+// run them: the server in its own process, `npx nicepay-nico simulate` and `probe` against it.
+
+check('bin: npx nicepay-nico simulate and probe against a server built from the installed package', () => {
+  if (!installed) throw new CheckError('skipped: package not installed');
+  writeFileSync(
+    join(consumer, 'nico-server.mjs'),
+    `import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createAccessTokenIssuer } from '${pkg.name}';
+import { createNodeHandler, createNodeTransactionHandler } from '${pkg.name}/node';
+import { vectors } from '${pkg.name}/vectors';
+const tokenSecret = randomBytes(32).toString('base64');
+const clientSecret = vectors.symmetricSignatures[0].clientSecret;
+const common = { clients: { IONPAYTEST: { clientSecret } }, tokens: createAccessTokenIssuer({ secret: tokenSecret }), channelId: (id) => id + '01' };
+const routes = {
+  '/api/v1.0/access-token/b2b': createNodeHandler({ clients: { IONPAYTEST: vectors.rsaSandboxKey.publicKeySpkiBase64 }, minModulusBits: 1024, tokenSecret }),
+  '/api/v1.0/cvs/inquiry': createNodeTransactionHandler({ ...common, serviceCode: '47', handle: (_v, { answer }) => answer.ok({}) }),
+  '/api/v1.0/cvs/payment': createNodeTransactionHandler({ ...common, serviceCode: '48', idempotency: { key: ({ body }) => body.paymentRequestId }, handle: (_v, { answer }) => answer.ok({}) }),
+};
+const server = createServer((req, res) => (routes[(req.url ?? '').split('?')[0]] ?? ((_q, r) => r.writeHead(404).end()))(req, res));
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`,
+  );
+  const keyScript = `import { vectors } from '${pkg.name}/vectors'; import { writeFileSync } from 'node:fs';
+writeFileSync('sandbox.key', vectors.rsaSandboxKey.privateKeyPkcs8Base64); writeFileSync('client.secret', vectors.symmetricSignatures[0].clientSecret);`;
+  runOk(process.execPath, ['--input-type=module', '-e', keyScript], consumer);
+  // The server runs in its own process; spawnSync of the command would block this one.
+  const server = spawnSync(process.execPath, ['-e', `
+const { spawn, spawnSync } = require('node:child_process');
+const child = spawn(process.execPath, ['nico-server.mjs'], { stdio: ['ignore', 'pipe', 'inherit'] });
+child.once('exit', (code) => {
+  console.error('the server exited (' + code + ') before the command ran');
+  process.exit(1);
+});
+child.stdout.once('data', (chunk) => {
+  child.removeAllListeners('exit');
+  const base = 'http://127.0.0.1:' + String(chunk).trim();
+  const args = [base, '--private-key', 'sandbox.key', '--sandbox', '--client-key', 'IONPAYTEST', '--client-secret-file', 'client.secret'];
+  const simulate = spawnSync('npx', ['--no', '--', 'nicepay-nico', 'simulate', ...args], { encoding: 'utf8' });
+  const probe = spawnSync('npx', ['--no', '--', 'nicepay-nico', 'probe', ...args], { encoding: 'utf8' });
+  child.kill();
+  require('node:fs').writeSync(1, simulate.stdout + probe.stdout + simulate.stderr + probe.stderr);
+  process.exit(simulate.status === 0 && probe.status === 0 ? 0 : 1);
+});
+`], { cwd: consumer, encoding: 'utf8', timeout: 120_000 });
+  const output = `${server.stdout ?? ''}${server.stderr ?? ''}`;
+  if (server.status !== 0) throw new CheckError('simulate or probe did not pass against the installed package', output);
+  const steps = /(\d+) steps: (\d+) pass/.exec(output);
+  const cases = /(\d+) cases: (\d+) pass/.exec(output);
+  if (!steps || !cases) throw new CheckError('no summary line from simulate or probe', output);
+  return `simulate ${steps[2]}/${steps[1]} steps pass, probe ${cases[2]}/${cases[1]} cases pass`;
 });
 
 // ---------------------------------------------------------------------------------------
