@@ -10,13 +10,16 @@
  *                              X-EXTERNAL-ID, a replayed payment, a retry under a new
  *                              X-EXTERNAL-ID (the same answer again) and an expired token;
  *                              exits 0 when every answer is right
- *   npm run demo -- --serve    keep the server running and print a signed curl command
+ *   npm run demo -- --serve    keep the server running and print the `nicepay-nico simulate` and
+ *                              `probe` commands to run against it, and a signed curl command
  *   npm run demo -- --port N   listen on port N (default: any free port; 3000 with --serve)
  *
  * Uses the built package (dist/) through its own name, exactly as a merchant imports it.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import {
@@ -131,11 +134,25 @@ if (args.serve) {
     ...Object.entries(headers).map(([k, v]) => `  -H '${k}: ${v}'`),
     `  -d '${BODY}'`,
   ].join(' \\\n');
-  console.log(`${bold('nicepay-nico demo server')} listening on ${cyan(url)}`);
-  console.log(`client ${CLIENT_KEY}, NICEPAY sandbox public key (1024-bit), stateless tokens, replay guard on\n`);
-  console.log(`A request signed like NICEPAY, valid until ${formatTimestamp(Date.now() + 300_000)} (5 minutes), once:\n`);
+  // NICEPAY's published sandbox key and IONPAYTEST's published client secret, as files for the command.
+  const dir = fileURLToPath(new URL('../.tmp/demo/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const keyFile = relative(process.cwd(), join(dir, 'nicepay-sandbox-private.key')) || 'nicepay-sandbox-private.key';
+  const secretFile = relative(process.cwd(), join(dir, 'IONPAYTEST-client-secret')) || 'IONPAYTEST-client-secret';
+  writeFileSync(keyFile, vectors.rsaSandboxKey.privateKeyPkcs8Base64);
+  writeFileSync(secretFile, CLIENT_SECRET);
+  const expired = createAccessTokenIssuer({ secret: TOKEN_SECRET }).issue(CLIENT_KEY, Date.now() - 16 * 60_000);
+  const nicepay = `--private-key ${keyFile} --sandbox --client-key ${CLIENT_KEY} --client-secret-file ${secretFile}`;
+  console.log(`${bold('nicepay-nico demo server')} listening on ${cyan(origin)}`);
+  console.log(`access token ${PATH}, CVS inquiry /api/v1.0/cvs/inquiry (service code 47), CVS payment /api/v1.0/cvs/payment (48)`);
+  console.log(`client ${CLIENT_KEY}, NICEPAY sandbox key (1024-bit), stateless tokens, replay guard on; the first payment fails once (database down)\n`);
+  console.log(bold('Play NICEPAY through the whole flow (in another terminal):\n'));
+  console.log(`npx nicepay-nico simulate ${origin} ${nicepay} \\\n  --expired-token ${expired}\n`);
+  console.log(bold('Run the conformance probe on all three endpoints:\n'));
+  console.log(`npx nicepay-nico probe ${origin} ${nicepay} \\\n  --expired-token ${expired} --report nico-report.md\n`);
+  console.log(bold(`Or one access-token request signed like NICEPAY, valid until ${formatTimestamp(Date.now() + 300_000)} (5 minutes), once:\n`));
   console.log(curl);
-  console.log(dim('\nRestart with --serve for a fresh signature; `npm run demo` plays the whole story. Ctrl-C to stop.'));
+  console.log(dim(`\nKey and secret files: NICEPAY's published sandbox values, written to ${dirname(keyFile)}/. \`npm run demo\` plays the whole story in one go. Ctrl-C to stop.`));
   process.on('SIGINT', () => server.close(() => process.exit(0)));
 } else {
   const cases = [];

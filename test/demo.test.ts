@@ -1,7 +1,10 @@
 /** `npm run demo` is the README's main job: it must work and tell the truth. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -33,7 +36,7 @@ describe('npm run demo', () => {
     expect(run.stdout).not.toContain('UNEXPECTED');
   });
 
-  it('--serve keeps a server running and prints a curl command that works', async () => {
+  it('--serve keeps a server running and prints simulate and probe commands and a curl command that work', async () => {
     const child = spawn(process.execPath, ['scripts/demo.mjs', '--serve', '--port', '0'], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
     try {
       let output = '';
@@ -60,6 +63,24 @@ describe('npm run demo', () => {
       // Once: the replay guard refuses the same request again.
       const again = await fetch(url, { method: 'POST', headers, body });
       expect(again.status).toBe(401);
+      // The printed commands, run as printed (with the built command for `npx nicepay-nico`).
+      const command = (name: string): string[] => {
+        const printed = new RegExp(`^npx nicepay-nico ${name} .*(?:\\n {2}.*)*`, 'm').exec(output)?.[0] ?? '';
+        return printed.replace(/\\/g, ' ').split(/\s+/).filter((word) => word !== '').slice(2);
+      };
+      const simulate = await runCli(command('simulate'));
+      expect(simulate.stderr).toBe('');
+      expect(simulate.stdout).toMatch(/8 steps: 7 pass, 0 warn, 0 fail, 1 skipped: every answer is what the protocol requires/); // one client: no token of another client
+      expect(simulate.code).toBe(0);
+      const probeArgs = command('probe');
+      expect(probeArgs).toContain('--report');
+      const report = join(mkdtempSync(join(tmpdir(), 'nicepay-nico-demo-')), 'nico-report.md');
+      probeArgs[probeArgs.indexOf('--report') + 1] = report;
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // a new second for the token request
+      const probe = await runCli(probeArgs);
+      expect(probe.stdout).toMatch(/71 cases: 67 pass, 0 warn, 0 fail, 4 skipped/);
+      expect(probe.code).toBe(0);
+      expect(readFileSync(report, 'utf8')).toMatch(/\| Result \| PASS: 71 scenarios/);
     } finally {
       child.kill('SIGINT');
     }
