@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_RESPONSE_BYTES, send } from '../src/cli/http.js';
 import { escapeControl } from '../src/cli/output.js';
-import { ensureBuilt, runCli } from './helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, ensureBuilt, runCli } from './helpers/cli.js';
 import { makeNicoKeys, writeNicoKeyFiles, type NicoKeyFiles } from './helpers/nico-servers.js';
 
 type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -200,6 +201,137 @@ describe('redirects', () => {
     } finally {
       await server.close();
       await target.close();
+    }
+  }, 30_000);
+});
+
+describe('found by attacking the command (kept as tests)', () => {
+  const TOKEN = 'SECRETTOKEN0123456789abcdef0123';
+  /** Echoes the request's Authorization and X-SIGNATURE into its body and headers, and answers the token request with TOKEN. */
+  const echo: Listener = (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const isToken = (req.url ?? '').includes('access-token');
+      const sc = isToken ? '73' : (req.url ?? '').includes('payment') ? '48' : '47';
+      const stamp = new Date(Date.now() + 7 * 3600e3).toISOString().slice(0, 19) + '+07:00';
+      const echoed = `${req.headers.authorization ?? ''} ${String(req.headers['x-signature'] ?? '')}`;
+      const body: Record<string, unknown> = { responseCode: isToken ? '2007300' : `200${sc}00`, responseMessage: `echo ${echoed}`, echo: req.headers };
+      if (isToken) Object.assign(body, { accessToken: TOKEN, tokenType: 'Bearer', expiresIn: 900 });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'X-TIMESTAMP': stamp, 'X-Echo': echoed, 'X-CLIENT-KEY': 'IONPAYTEST' }).end(JSON.stringify(body));
+    });
+  };
+
+  it('hides the access token and every signature sent, wherever a server echoes them: terminal, --json, --report', async () => {
+    const server = await serve(echo);
+    try {
+      const md = join(dir, 'echo.md');
+      const args = [server.origin, '--private-key', client().privateKey, '--client-key', 'IONPAYTEST', '--client-secret-file', client().clientSecret];
+      const runs = [await runCli(['probe', ...args, '--report', md]), await runCli(['probe', ...args, '--json']), await runCli(['simulate', ...args, '--json'])];
+      const texts = [...runs.map((r) => r.stdout + r.stderr), readFileSync(md, 'utf8')];
+      for (const text of texts) {
+        expect(text).not.toContain(TOKEN);
+        // No X-SIGNATURE value (88 base64 characters for HMAC, 344 for RSA-2048) anywhere.
+        expect(text).not.toMatch(/[A-Za-z0-9+/]{86}==/);
+      }
+      expect(texts[0]).toContain('<redacted, 31 characters>');
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
+  it('request exits 1 when a 2007300 answer breaks the protocol (expiresIn a number)', async () => {
+    const server = await serve(echo);
+    try {
+      const result = await runCli(['request', server.origin, '--private-key', client().privateKey, '--client-key', 'IONPAYTEST']);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/2007300, but the answer is not what the protocol requires:\n {2}problem: expiresIn is number 900/);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+
+  it('escapes noncharacters and lone surrogates, so --junit stays well-formed XML', () => {
+    expect(escapeControl('a\uffffb\ufffec\ud800d')).toBe('a\\uffffb\\ufffec\\ud800d');
+    expect(escapeControl('😀')).toBe('😀');
+  });
+
+  it('a path option cannot send the credentials to another server', async () => {
+    let hit = false;
+    const catcher = await serve((req, res) => {
+      hit = true;
+      res.end();
+    });
+    try {
+      const host = new URL(catcher.origin).host;
+      for (const path of [`//${host}/steal`, `/\\${host}/steal`]) {
+        const result = await runCli(['simulate', 'http://127.0.0.1:9', '--private-key', client().privateKey, '--client-key', 'IONPAYTEST', '--client-secret-file', client().clientSecret, '--inquiry-path', path]);
+        expect([result.code, result.stderr]).toEqual([2, expect.stringMatching(/--inquiry-path must be a path on BASE_URL's server/)]);
+      }
+      expect(hit).toBe(false);
+    } finally {
+      await catcher.close();
+    }
+  }, 30_000);
+
+  it('a body template that is not JSON, or a report that cannot be written, is a usage error before any request', async () => {
+    let requests = 0;
+    const server = await serve((req, res) => {
+      requests += 1;
+      res.end();
+    });
+    try {
+      const notJson = join(dir, 'not-json.txt');
+      writeFileSync(notJson, 'paymentCode={{payNo}}');
+      const base = ['probe', server.origin, '--private-key', client().privateKey, '--client-key', 'IONPAYTEST', '--client-secret-file', client().clientSecret];
+      const bad = await runCli([...base, '--inquiry-body', notJson]);
+      expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/--inquiry-body is not JSON once \{\{payNo\}\}/)]);
+      const unwritable = await runCli([...base, '--report', join(dir, 'no-such-dir', 'r.md')]);
+      expect([unwritable.code, unwritable.stderr]).toEqual([2, expect.stringMatching(/cannot write --report .*: its directory does not exist/)]);
+      const bodyHash = await runCli(['request', '--transaction', `${server.origin}/api/v1.0/cvs/inquiry`, '--client-key', 'IONPAYTEST', '--client-secret-file', client().clientSecret, '--private-key', client().privateKey, '--body-file', notJson]);
+      expect([bodyHash.code, bodyHash.stderr]).toEqual([2, expect.stringMatching(/is not JSON; use --body-hash as-sent/)]);
+      expect(requests).toBe(0);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+
+  it('a user name and password in the URL are refused without being repeated', async () => {
+    const result = await runCli(['request', 'http://user:s3cretpw@127.0.0.1:9/', '--private-key', client().privateKey, '--client-key', 'IONPAYTEST']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/must not carry a user name or password/);
+    expect(result.stderr).not.toContain('s3cretpw');
+  }, 30_000);
+
+  it('server text cannot add links, images or HTML to the Markdown report', async () => {
+    const server = await serve((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"responseCode":"2007300","responseMessage":"ok","tokenType":"<img src=x onerror=alert(1)>[click](javascript:alert(2))"}');
+    });
+    try {
+      const md = join(dir, 'html.md');
+      await runCli(['probe', server.origin, '--private-key', client().privateKey, '--client-key', 'IONPAYTEST', '--endpoints', 'token', '--report', md]);
+      const outsideFences = readFileSync(md, 'utf8').replace(/^(`{3,})[^\n]*\n[\s\S]*?^\1$/gm, '');
+      expect(outsideFences).toContain('tokenType is');
+      expect(outsideFences).not.toMatch(/<img|\[click\]\(/);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+
+  it('a closed stdout (| head -1) does not cut the run short: the reports are written and the exit code is the run\'s', async () => {
+    const server = await serve((req, res) => {
+      req.resume();
+      res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"responseCode":"5007300","responseMessage":"General Error"}');
+    });
+    try {
+      const xml = join(dir, 'pipe.xml');
+      const script = `node ${JSON.stringify(CLI)} probe ${server.origin} --private-key ${JSON.stringify(client().privateKey)} --client-key IONPAYTEST --endpoints token --junit ${JSON.stringify(xml)} | head -1; exit \${PIPESTATUS[0]}`;
+      // Asynchronously: the server runs in this process.
+      const status = await new Promise<number | null>((resolve) => spawn('bash', ['-c', script], { stdio: 'ignore', env: { ...process.env, NO_COLOR: '1' } }).on('close', resolve));
+      expect(status).toBe(1);
+      expect(readFileSync(xml, 'utf8')).toMatch(/<testsuites name="nicepay-nico probe" tests="21" failures="21"/);
+    } finally {
+      await server.close();
     }
   }, 30_000);
 });

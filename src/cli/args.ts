@@ -105,6 +105,7 @@ export function parseUrl(value: string | undefined, name = 'URL'): URL {
     throw new UsageError(`${name} ${JSON.stringify(value)} is not a URL (e.g. http://127.0.0.1:3000/api/v1.0/access-token/b2b)`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${name} must be http:// or https://, got ${JSON.stringify(value)}`);
+  if (url.username !== '' || url.password !== '') throw new UsageError(`${name} must not carry a user name or password (user:password@): NICO endpoints take none`);
   if (url.pathname === '/' && url.search === '') url.pathname = ACCESS_TOKEN_PATH;
   return url;
 }

@@ -3,9 +3,12 @@
  * for the client (and an optional second client), how calls are signed, the bodies.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { minifyJson } from '../protocol/symmetric.js';
 import {
   CLIENT_SECRET,
+  oneLine,
   loadPrivateKey,
   parseClientKey,
   parseTimeout,
@@ -17,7 +20,7 @@ import {
   type SecretSource,
 } from './args.js';
 import { DEFAULT_TIMEOUT_MS } from './http.js';
-import { DEFAULT_PAY_NO, ENDPOINTS, EXAMPLE_INQUIRY_BODY, EXAMPLE_PAYMENT_BODY, nicoUrls, type CallSignature, type Endpoint, type NicoClient, type NicoUrls } from './nico.js';
+import { DEFAULT_PAY_NO, ENDPOINTS, EXAMPLE_INQUIRY_BODY, EXAMPLE_PAYMENT_BODY, fillBody, nicoUrls, type CallSignature, type Endpoint, type NicoClient, type NicoUrls } from './nico.js';
 import type { TxEndpoint } from './nico-probe.js';
 
 /** The other client's secret. */
@@ -105,6 +108,33 @@ export interface NicoSettings {
   readonly junit?: string;
 }
 
+/** A client id NICEPAY sends as a header: 1-128 visible ASCII characters. */
+const visibleId = (value: string, option: string): string => {
+  if (!/^[\x21-\x7e]{1,128}$/.test(value)) throw new UsageError(`${option} must be 1-128 visible ASCII characters (it is sent as a header), got ${JSON.stringify(value)}`);
+  return value;
+};
+
+/** A body template must give JSON once its placeholders are filled in (checked before any request is sent). */
+function checkTemplate(template: string, option: string): void {
+  const filled = fillBody(template, { payNo: DEFAULT_PAY_NO, requestId: 'REQ00000000000000000000', timestamp: '2024-01-01T00:00:00+07:00' });
+  try {
+    minifyJson(filled);
+    JSON.parse(filled);
+  } catch (error) {
+    throw new UsageError(`${option} is not JSON once {{payNo}}, {{requestId}} and {{timestamp}} are filled in: ${oneLine((error as Error).message)}`, { pointToHelp: false });
+  }
+}
+
+/** Fail now, not after the run, when a report file cannot be written. */
+function checkWritable(file: string | undefined, option: string): void {
+  if (file === undefined) return;
+  try {
+    accessSync(dirname(resolve(file)), constants.W_OK);
+  } catch {
+    throw new UsageError(`cannot write ${option} ${file}: its directory does not exist or is not writable`, { pointToHelp: false });
+  }
+}
+
 const serviceCode = (value: string | undefined, option: string): string | undefined => {
   if (value === undefined) return undefined;
   if (!/^[0-9]{2}$/.test(value)) throw new UsageError(`${option} must be two digits (the service code NICEPAY gave you), got ${JSON.stringify(value)}`);
@@ -126,7 +156,7 @@ export function readNicoSettings(
 ): NicoSettings {
   const str = (name: string): string | undefined => values[name] as string | undefined;
   const sandbox = values.sandbox === true;
-  const clientKey = parseClientKey(str('client-key'));
+  const clientKey = visibleId(parseClientKey(str('client-key')), '--client-key');
   const privateKey = loadPrivateKey(required(str('private-key'), '--private-key'), '--private-key', sandbox);
   const clientSecret = readSecret(values, CLIENT_SECRET, env);
   const form = str('signature') ?? (clientSecret === undefined ? 'rsa' : 'hmac');
@@ -147,7 +177,7 @@ export function readNicoSettings(
     throw new UsageError("the other client's secret or key needs --other-client-key ID");
   }
   if (otherKey !== undefined) {
-    const key = parseClientKey(otherKey);
+    const key = visibleId(parseClientKey(otherKey, '--other-client-key'), '--other-client-key');
     if (key === clientKey) throw new UsageError('--other-client-key must be another client than --client-key');
     if (form === 'rsa' ? otherPrivate === undefined : otherSecret === undefined) {
       throw new UsageError(
@@ -172,6 +202,14 @@ export function readNicoSettings(
     const path = str(`${endpoint}-path`);
     if (path !== undefined) paths[endpoint] = path;
   }
+  const bodies = {
+    inquiry: bodyTemplate(str('inquiry-body'), '--inquiry-body', EXAMPLE_INQUIRY_BODY),
+    payment: bodyTemplate(str('payment-body'), '--payment-body', EXAMPLE_PAYMENT_BODY),
+  };
+  checkTemplate(bodies.inquiry, '--inquiry-body');
+  checkTemplate(bodies.payment, '--payment-body');
+  checkWritable(str('report'), '--report');
+  checkWritable(str('junit'), '--junit');
   const inquiryCode = serviceCode(str('inquiry-service-code'), '--inquiry-service-code');
   const paymentCode = serviceCode(str('payment-service-code'), '--payment-service-code');
   return {
@@ -181,10 +219,7 @@ export function readNicoSettings(
     ...(expiredToken === undefined ? {} : { expiredToken }),
     signature: form === 'rsa' ? 'rsa' : 'hmac',
     alsoRsa: form === 'both',
-    bodies: {
-      inquiry: bodyTemplate(str('inquiry-body'), '--inquiry-body', EXAMPLE_INQUIRY_BODY),
-      payment: bodyTemplate(str('payment-body'), '--payment-body', EXAMPLE_PAYMENT_BODY),
-    },
+    bodies,
     payNo,
     serviceCodes: { ...(inquiryCode === undefined ? {} : { inquiry: inquiryCode }), ...(paymentCode === undefined ? {} : { payment: paymentCode }) },
     timeoutMs: parseTimeout(str('timeout'), DEFAULT_TIMEOUT_MS),
@@ -213,5 +248,6 @@ export function parseBaseUrl(value: string | undefined): URL {
     throw new UsageError(`BASE_URL ${JSON.stringify(value)} is not a URL (e.g. http://127.0.0.1:3000)`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`BASE_URL must be http:// or https://, got ${JSON.stringify(value)}`);
+  if (url.username !== '' || url.password !== '') throw new UsageError('BASE_URL must not carry a user name or password (user:password@): NICO endpoints take none');
   return url;
 }

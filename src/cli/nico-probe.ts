@@ -13,6 +13,8 @@ import {
   buildCall,
   fillBody,
   newExternalId,
+  redactResult,
+  rememberSensitive,
   sendRecorded,
   type CallInit,
   type CallSignature,
@@ -512,7 +514,7 @@ export async function runTxCase(context: TxContext, endpoint: TxEndpoint, testCa
       verdict = 'fail';
     }
   }
-  return {
+  return redactResult({
     ...base,
     expected: {
       status: expect.kind === 'answer' ? expect.status : null,
@@ -523,7 +525,7 @@ export async function runTxCase(context: TxContext, endpoint: TxEndpoint, testCa
     verdict,
     problems: [...problems, ...(ran.notes ?? []).map((n) => `note: ${n}`)],
     exchanges: log,
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -560,6 +562,7 @@ export interface NicoProbeReport extends ProbeReport {
 /** Probe the three endpoints. Never throws for a failing server. */
 export async function runNicoProbe(options: NicoProbeOptions): Promise<NicoProbeReport> {
   const now = options.now ?? Date.now;
+  rememberSensitive(options.expiredToken);
   const startedAt = new Date(now()).toISOString();
   const onResult = options.onResult ?? (() => undefined);
   let accessToken: string | undefined;

@@ -43,8 +43,13 @@ export function nicoUrls(base: URL, paths: Partial<Record<Endpoint, string | und
   }
   const url = (endpoint: Endpoint): URL => {
     const given = paths[endpoint];
-    if (given !== undefined && !given.startsWith('/')) throw new UsageError(`--${endpoint}-path must start with "/", got ${JSON.stringify(given)}`);
-    return new URL(given ?? `${prefix}${NICO_PATHS[endpoint]}`, base.origin);
+    if (given !== undefined && (!given.startsWith('/') || /^\/[/\\]/.test(given))) {
+      throw new UsageError(`--${endpoint}-path must be a path on BASE_URL's server, starting with one "/", got ${JSON.stringify(given)}`);
+    }
+    const resolved = new URL(given ?? `${prefix}${NICO_PATHS[endpoint]}`, base.origin);
+    // The credentials go only where BASE_URL points.
+    if (resolved.origin !== base.origin) throw new UsageError(`--${endpoint}-path leaves BASE_URL's server (${resolved.origin})`);
+    return resolved;
   };
   return { token: url('token'), inquiry: url('inquiry'), payment: url('payment') };
 }
@@ -215,16 +220,56 @@ export function redactHeader(name: string, value: string): string {
 export const redactBody = (text: string): string =>
   text.replace(/("accessToken"\s*:\s*")((?:[^"\\]|\\.)*)"/g, (_, head: string, token: string) => `${head}<redacted, ${token.length} characters>"`);
 
+/** Access tokens and signatures this run sent or received: never shown, wherever a server echoes them. */
+const sensitive = new Set<string>();
+
+/** Remember a token or signature (16 characters or more) so that {@link redactKnown} hides it. */
+export function rememberSensitive(value: string | undefined): void {
+  if (value !== undefined && value.length >= 16) sensitive.add(value);
+}
+
+/** `text` with every remembered token and signature replaced by `<redacted, N characters>`. */
+export function redactKnown(text: string): string {
+  let out = text;
+  for (const value of [...sensitive].sort((a, b) => b.length - a.length)) {
+    if (out.includes(value)) out = out.split(value).join(`<redacted, ${value.length} characters>`);
+  }
+  return out;
+}
+
+/** Remember the bearer token and the signature a request carries. */
+function rememberRequest(request: OutgoingRequest): void {
+  for (const [name, value] of Object.entries(request.headers)) {
+    const lower = name.toLowerCase();
+    if (lower === 'x-signature') rememberSensitive(value);
+    else if (lower === 'authorization') rememberSensitive(/^Bearer (.*)$/i.exec(value)?.[1] ?? value);
+  }
+}
+
 /** Record an exchange for the reports. */
 export function record(url: URL | string, request: OutgoingRequest, exchange: Exchange, at: number): RecordedExchange {
+  rememberRequest(request);
+  if (exchange.ok) {
+    try {
+      const token = (JSON.parse(exchange.bodyText) as { accessToken?: unknown }).accessToken;
+      if (typeof token === 'string') rememberSensitive(token);
+    } catch {
+      // not JSON: nothing to remember
+    }
+  }
   const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, redactHeader(name, value)]));
   const body = request.body === undefined ? '' : cut(new TextDecoder().decode(request.body));
   return {
     at: new Date(at).toISOString(),
     request: { method: request.method, url: String(url), headers, body },
     response: exchange.ok
-      ? { status: exchange.status, headers: Object.fromEntries(exchange.headers.map(([n, v]) => [n, redactHeader(n, v)])), body: cut(redactBody(exchange.bodyText)), ms: exchange.ms }
-      : { error: exchange.error, ms: exchange.ms },
+      ? {
+          status: exchange.status,
+          headers: Object.fromEntries(exchange.headers.map(([n, v]) => [n, redactKnown(redactHeader(n, v))])),
+          body: cut(redactKnown(redactBody(exchange.bodyText))),
+          ms: exchange.ms,
+        }
+      : { error: redactKnown(exchange.error), ms: exchange.ms },
   };
 }
 
@@ -234,4 +279,12 @@ export async function sendRecorded(url: URL, request: OutgoingRequest, timeoutMs
   const exchange = await send(url, request, timeoutMs);
   log.push(record(url, request, exchange, at));
   return exchange;
+}
+
+/** A case's result with every remembered token and signature hidden in what the server sent back. */
+export function redactResult<R extends { readonly got: object; readonly problems: readonly string[] }>(result: R): R {
+  const got = Object.fromEntries(
+    Object.entries(result.got).map(([key, value]) => [key, typeof value === 'string' ? redactKnown(key === 'body' ? redactBody(value) : value) : value]),
+  );
+  return { ...result, got, problems: result.problems.map(redactKnown) };
 }

@@ -58,6 +58,25 @@ export function curlCommand(method: string, url: string, headers: Readonly<Recor
 }
 
 /**
+ * What is not safe to print or to put in XML: C0 and C1 controls, DEL, Unicode format
+ * characters (bidirectional overrides, zero-width), the noncharacters U+FFFE and U+FFFF,
+ * and lone surrogates.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * JSON for `--json`: `JSON.stringify` with two-space indentation, and every character that
+ * {@link escapeControl} escapes written as a `\uXXXX` escape (JSON.stringify leaves C1
+ * controls, format characters and lone surrogates raw), so the output is safe on a
+ * terminal and still the same JSON.
+ */
+export function jsonText(value: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  return JSON.stringify(value, null, 2).replace(UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
  * Text from a server (or a captured request), safe to print on a terminal: C0 and C1
  * control characters, DEL, and the Unicode bidirectional and zero-width format characters
  * are written as visible escapes (`\x1b`, `\u202e`), so no
@@ -66,7 +85,7 @@ export function curlCommand(method: string, url: string, headers: Readonly<Recor
  */
 export function escapeControl(text: string, keepNewlines = false): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g, (ch) => {
+  return text.replace(UNSAFE, (ch) => {
     if (keepNewlines && ch === '\n') return ch;
     switch (ch) {
       case '\n':

@@ -14,7 +14,7 @@ import { oneLine, UsageError } from './args.js';
 import { keyFingerprint } from './fingerprint.js';
 import type { Exchange, OutgoingRequest } from './http.js';
 import { escapeControl } from './output.js';
-import { sendRecorded, type Endpoint, type RecordedExchange } from './nico.js';
+import { redactResult, sendRecorded, type Endpoint, type RecordedExchange } from './nico.js';
 
 /** The body NICEPAY sends. */
 export const ACCESS_TOKEN_BODY = '{"grantType":"client_credentials","additionalInfo":{}}';
@@ -567,6 +567,7 @@ export async function runTokenCases(
         }
       }
     }
+    result = redactResult(result);
     results.push(result);
     options.onResult?.(result);
   }

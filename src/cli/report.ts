@@ -26,8 +26,17 @@ export interface RunInfo {
 
 const ENDPOINT_TITLE: Readonly<Record<Endpoint, string>> = { token: 'Access token', inquiry: 'CVS inquiry', payment: 'CVS payment' };
 
-/** Markdown-safe text in a table cell. */
-const cell = (text: string): string => escapeControl(text).replace(/\|/g, '\\|');
+/**
+ * Markdown-safe text (a table cell, a list item): control characters escaped, HTML made
+ * inert, and Markdown's link, emphasis, code and table characters backslash-escaped, so a
+ * server's text cannot add a link, an image or a column to the report.
+ */
+const cell = (text: string): string =>
+  escapeControl(text)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([\\`*_[\]|!])/g, '\\$1');
 
 /** A fenced block whose fence cannot be closed by the text inside. */
 function fenced(text: string, info = ''): string {
@@ -77,7 +86,7 @@ export function markdownReport(info: RunInfo): string {
     out.push('', `## ${ENDPOINT_TITLE[endpoint]}`, '', '| # | Scenario | Expected | Actual | Verdict |', '|---|---|---|---|---|');
     cases.forEach((c, i) => out.push(`| ${i + 1} | ${cell(c.name)} | ${cell(c.expected.text)} | ${cell(gotText(c))} | ${c.verdict.toUpperCase()} |`));
     cases.forEach((c, i) => {
-      out.push('', `### ${ENDPOINT_TITLE[endpoint]} ${i + 1}. ${escapeControl(c.name)}: ${c.verdict.toUpperCase()}`, '', escapeControl(c.description), '');
+      out.push('', `### ${ENDPOINT_TITLE[endpoint]} ${i + 1}. ${cell(c.name)}: ${c.verdict.toUpperCase()}`, '', cell(c.description), '');
       out.push(`- Expected: ${cell(c.expected.text)}`, `- Actual: ${cell(gotText(c))}`);
       for (const problem of c.problems) out.push(`- ${cell(problem)}`);
       for (const exchange of c.exchanges ?? []) out.push('', `Sent ${exchange.at}:`, '', fenced(exchangeText(exchange), 'http'));

@@ -7,7 +7,7 @@
  * @module
  */
 import type { OutgoingRequest } from './http.js';
-import { Stamper, type CallInit, type NicoUrls } from './nico.js';
+import { rememberSensitive, Stamper, type CallInit, type NicoUrls } from './nico.js';
 import {
   baseCall,
   callWithRetries,
@@ -171,6 +171,7 @@ export async function runSimulate(
   now: () => number = Date.now,
 ): Promise<SimulateReport> {
   const startedAt = new Date(now()).toISOString();
+  rememberSensitive(settings.expiredToken);
   let accessToken: string | undefined;
   const results = await runTokenCases(settings.urls.token, {
     clientKey: settings.client.clientKey,

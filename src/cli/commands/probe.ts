@@ -8,7 +8,7 @@ import type { Io } from '../main.js';
 import { ENDPOINTS, type Endpoint } from '../nico.js';
 import { NICO_OPTIONS, NICO_OPTIONS_HELP, parseBaseUrl, readNicoSettings, toolVersion } from '../nico-options.js';
 import { runNicoProbe, TX_CASES, type NicoProbeReport } from '../nico-probe.js';
-import { escapeControl, paintFor, table, type Paint } from '../output.js';
+import { escapeControl, paintFor, table, type Paint, jsonText } from '../output.js';
 import { PROBE_CASES, type CaseResult } from '../probe.js';
 import { junitReport, markdownReport, writeReport, type RunInfo } from '../report.js';
 
@@ -61,7 +61,7 @@ const gotText = (result: CaseResult): string =>
       ? `${result.got.status} ${result.got.responseCode === null ? '-' : escapeControl(result.got.responseCode)}`
       : result.got.error.startsWith('timeout')
         ? 'timeout'
-        : result.got.error.replace(/ \(.*$/, '');
+        : escapeControl(result.got.error.replace(/ \(.*$/, ''));
 
 /** The human-readable report. */
 export function formatReport(report: NicoProbeReport | (Omit<NicoProbeReport, 'target' | 'endpoints' | 'serviceCodes' | 'startedAt' | 'finishedAt'> & Partial<NicoProbeReport>), paint: Paint): string {
@@ -132,6 +132,6 @@ export async function probe(argv: readonly string[], io: Io): Promise<number> {
   };
   if (settings.report !== undefined) writeReport(settings.report, '--report', markdownReport(info));
   if (settings.junit !== undefined) writeReport(settings.junit, '--junit', junitReport(info));
-  io.out(values.json ? `${JSON.stringify({ ...report, tool: { name: 'nicepay-nico', version: info.toolVersion } }, null, 2)}\n` : formatReport(report, paint));
+  io.out(values.json ? `${jsonText({ ...report, tool: { name: 'nicepay-nico', version: info.toolVersion } })}\n` : formatReport(report, paint));
   return report.summary.fail > 0 ? 1 : 0;
 }

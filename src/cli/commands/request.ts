@@ -6,10 +6,11 @@ import { formatTimestamp } from '../../protocol/timestamp.js';
 import { CLIENT_SECRET, COMMON_OPTIONS, loadPrivateKey, parse, parseClientKey, parseTimeout, parseUrl, required, requireSecret, secretOptions, UsageError } from '../args.js';
 import { buildCall, DEFAULT_PAY_NO, EXAMPLE_INQUIRY_BODY, EXAMPLE_PAYMENT_BODY, fillBody, newExternalId, NICO_PATHS, type NicoClient } from '../nico.js';
 import { checkSnapAnswer } from '../probe.js';
+import { minifyJson } from '../../protocol/symmetric.js';
 import { readFileFor } from '../args.js';
 import { DEFAULT_TIMEOUT_MS, send, type Exchange } from '../http.js';
 import type { Io } from '../main.js';
-import { escapeControl, paintFor, type Paint } from '../output.js';
+import { escapeControl, jsonText, paintFor, type Paint } from '../output.js';
 import { ACCESS_TOKEN_BODY, checkAnswer, signedRequest } from '../probe.js';
 
 export const REQUEST_HELP = `Usage:
@@ -88,11 +89,12 @@ export async function request(argv: readonly string[], io: Io): Promise<number> 
   const { stringToSign, headers } = signedRequest(key, clientKey, timestamp);
   const exchange = await send(url, { method: 'POST', headers, body: new TextEncoder().encode(ACCESS_TOKEN_BODY) }, timeoutMs);
   const answer = exchange.ok ? checkAnswer(exchange, clientKey) : undefined;
-  const issued = answer !== undefined && answer.status === 200 && answer.responseCode === '2007300';
+  // Issued: 200 2007300 with nothing the protocol forbids (a token that is a number, no X-CLIENT-KEY, ...).
+  const issued = answer !== undefined && answer.status === 200 && answer.responseCode === '2007300' && answer.problems.length === 0;
 
   if (values.json) {
     io.out(
-      `${JSON.stringify(
+      `${jsonText(
         {
           request: { method: 'POST', url: url.href, headers, body: ACCESS_TOKEN_BODY },
           response: exchange.ok ? { status: exchange.status, headers: Object.fromEntries(exchange.headers), body: exchange.bodyText, ms: exchange.ms } : null,
@@ -101,9 +103,7 @@ export async function request(argv: readonly string[], io: Io): Promise<number> 
           issued,
           problems: answer ? [...answer.problems, ...answer.warnings.map((w) => `warning: ${w}`)] : [],
         },
-        null,
-        2,
-      )}\n`,
+        )}\n`,
     );
     return issued ? 0 : 1;
   }
@@ -114,14 +114,16 @@ export async function request(argv: readonly string[], io: Io): Promise<number> 
   for (const [name, value] of Object.entries(headers)) lines.push(paint.dim(`> ${name}: ${value}`));
   lines.push(paint.dim('>'), paint.dim(`> ${ACCESS_TOKEN_BODY}`), '');
   if (!exchange.ok) {
-    lines.push(paint.red(`no answer: ${exchange.error}`));
+    lines.push(paint.red(`no answer: ${escapeControl(exchange.error)}`));
     io.out(`${lines.join('\n')}\n`);
     return 1;
   }
   lines.push(...responseLines(exchange, paint));
   const result = issued
     ? paint.green('2007300: access token issued')
-    : paint.red(`not a token: ${answer?.status} ${escapeControl(answer?.responseCode ?? '(no responseCode)')}${answer?.responseMessage ? ` ${escapeControl(answer.responseMessage)}` : ''}`);
+    : answer !== undefined && answer.status === 200 && answer.responseCode === '2007300'
+      ? paint.red('2007300, but the answer is not what the protocol requires:')
+      : paint.red(`not a token: ${answer?.status} ${escapeControl(answer?.responseCode ?? '(no responseCode)')}${answer?.responseMessage ? ` ${escapeControl(answer.responseMessage)}` : ''}`);
   lines.push(result);
   for (const problem of answer?.problems ?? []) lines.push(`  ${paint.red('problem')}: ${escapeControl(problem)}`);
   for (const warning of answer?.warnings ?? []) lines.push(`  ${paint.yellow('warning')}: ${escapeControl(warning)}`);
@@ -149,6 +151,20 @@ async function requestTransaction(values: Readonly<Record<string, string | boole
   const clientKey = parseClientKey(str('client-key'));
   const clientSecret = requireSecret(values, CLIENT_SECRET);
   const timeoutMs = parseTimeout(str('timeout'), DEFAULT_TIMEOUT_MS);
+  const bodyFile = str('body-file');
+  const payNo = str('pay-no') ?? DEFAULT_PAY_NO;
+  const timestamp = str('timestamp') ?? formatTimestamp(Date.now());
+  const template = bodyFile !== undefined ? new TextDecoder().decode(readFileFor(bodyFile, '--body-file')) : url.pathname.endsWith('/payment') ? EXAMPLE_PAYMENT_BODY : EXAMPLE_INQUIRY_BODY;
+  const body = fillBody(template, { payNo, requestId: `REQ${newExternalId()}`, timestamp });
+  const mode = str('body-hash') ?? 'minified';
+  if (mode !== 'minified' && mode !== 'as-sent') throw new UsageError(`--body-hash must be minified or as-sent, got ${JSON.stringify(mode)}`);
+  if (mode === 'minified') {
+    try {
+      minifyJson(body);
+    } catch {
+      throw new UsageError(`the body${bodyFile === undefined ? '' : ` (--body-file ${bodyFile})`} is not JSON; use --body-hash as-sent to hash it as it is`, { pointToHelp: false });
+    }
+  }
   const paint = paintFor(io.stdout);
   const lines: string[] = [];
   let accessToken = str('token');
@@ -168,19 +184,12 @@ async function requestTransaction(values: Readonly<Record<string, string | boole
       }
     }
     if (typeof token !== 'string' || token === '') {
-      io.out(`${paint.red(`no access token from ${tokenUrl.href}: ${exchange.ok ? `HTTP ${exchange.status} ${escapeControl(exchange.bodyText.slice(0, 200))}` : exchange.error}`)}\n`);
+      io.out(`${paint.red(`no access token from ${tokenUrl.href}: ${exchange.ok ? `HTTP ${exchange.status} ${escapeControl(exchange.bodyText.slice(0, 200))}` : escapeControl(exchange.error)}`)}\n`);
       return 1;
     }
     accessToken = token;
-    lines.push(paint.dim(`(access token from ${tokenUrl.href}: ${token.length} characters)`), '');
+    lines.push(paint.dim(`(access token obtained from ${tokenUrl.href})`), '');
   }
-  const bodyFile = str('body-file');
-  const payNo = str('pay-no') ?? DEFAULT_PAY_NO;
-  const timestamp = str('timestamp') ?? formatTimestamp(Date.now());
-  const template = bodyFile !== undefined ? new TextDecoder().decode(readFileFor(bodyFile, '--body-file')) : url.pathname.endsWith('/payment') ? EXAMPLE_PAYMENT_BODY : EXAMPLE_INQUIRY_BODY;
-  const body = fillBody(template, { payNo, requestId: `REQ${newExternalId()}`, timestamp });
-  const mode = str('body-hash') ?? 'minified';
-  if (mode !== 'minified' && mode !== 'as-sent') throw new UsageError(`--body-hash must be minified or as-sent, got ${JSON.stringify(mode)}`);
   const externalId = str('external-id') ?? newExternalId();
   // An HMAC-signed call: the private key (RSA) is not used to sign it.
   const client: NicoClient = { clientKey, privateKey: undefined as never, clientSecret };
@@ -206,7 +215,7 @@ async function requestTransaction(values: Readonly<Record<string, string | boole
   const ok = answer !== undefined && answer.status >= 200 && answer.status < 300 && answer.problems.length === 0;
   if (values.json) {
     io.out(
-      `${JSON.stringify(
+      `${jsonText(
         {
           request: { method: outgoing.method, url: url.href, headers: outgoing.headers, body },
           stringToSign,
@@ -216,17 +225,16 @@ async function requestTransaction(values: Readonly<Record<string, string | boole
           ok,
           problems: answer ? [...answer.problems, ...answer.warnings.map((w) => `warning: ${w}`)] : [],
         },
-        null,
-        2,
-      )}\n`,
+        )}\n`,
     );
     return ok ? 0 : 1;
   }
   lines.push(paint.dim(`> ${outgoing.method} ${url.href}`));
-  for (const [name, value] of Object.entries(outgoing.headers)) lines.push(paint.dim(`> ${name}: ${value}`));
-  lines.push(paint.dim('>'), paint.dim(`> ${body}`), paint.dim(`  (stringToSign ${JSON.stringify(stringToSign)})`), '');
+  // The token may come from the server: everything is escaped.
+  for (const [name, value] of Object.entries(outgoing.headers)) lines.push(paint.dim(`> ${name}: ${escapeControl(value)}`));
+  lines.push(paint.dim('>'), paint.dim(`> ${escapeControl(body)}`), paint.dim(`  (stringToSign ${escapeControl(JSON.stringify(stringToSign))})`), '');
   if (!exchange.ok) {
-    lines.push(paint.red(`no answer: ${exchange.error}`));
+    lines.push(paint.red(`no answer: ${escapeControl(exchange.error)}`));
     io.out(`${lines.join('\n')}\n`);
     return 1;
   }

@@ -6,7 +6,7 @@ import { bodySha256Hex, buildSymmetricStringToSign, signSymmetric, type BodyHash
 import { formatTimestamp, parseTimestamp } from '../../protocol/timestamp.js';
 import { ACCESS_TOKEN_PATH, CLIENT_SECRET, COMMON_OPTIONS, loadPrivateKey, oneLine, parse, parseClientKey, parseUrl, readFileFor, required, requireSecret, secretOptions, UsageError } from '../args.js';
 import { newExternalId } from '../nico.js';
-import { curlCommand } from '../output.js';
+import { curlCommand, jsonText } from '../output.js';
 import { ACCESS_TOKEN_BODY, signedRequest } from '../probe.js';
 import type { Io } from '../main.js';
 
@@ -107,7 +107,7 @@ function signAccessToken(values: { [k: string]: string | boolean | undefined }, 
   const { stringToSign, headers } = signedRequest(key, clientKey, timestamp);
   const curl = curlCommand('POST', url, headers, { text: ACCESS_TOKEN_BODY });
   if (values.json) {
-    io.out(`${JSON.stringify({ stringToSign, headers, body: ACCESS_TOKEN_BODY, url, curl }, null, 2)}\n`);
+    io.out(`${jsonText({ stringToSign, headers, body: ACCESS_TOKEN_BODY, url, curl })}\n`);
     return 0;
   }
   io.out(
@@ -161,7 +161,7 @@ function signTransaction(values: { [k: string]: string | boolean | undefined }, 
   };
   const curl = curlCommand(method, url, headers, bodyFile === undefined ? {} : { file: bodyFile });
   if (values.json) {
-    io.out(`${JSON.stringify({ stringToSign, bodySha256Hex: bodyHash, bodyHash: mode, headers, url, curl }, null, 2)}\n`);
+    io.out(`${jsonText({ stringToSign, bodySha256Hex: bodyHash, bodyHash: mode, headers, url, curl })}\n`);
     return 0;
   }
   io.out(

@@ -6,7 +6,7 @@ import { COMMON_OPTIONS, parse } from '../args.js';
 import type { Io } from '../main.js';
 import type { RecordedExchange } from '../nico.js';
 import { NICO_OPTIONS, NICO_OPTIONS_HELP, parseBaseUrl, readNicoSettings, toolVersion } from '../nico-options.js';
-import { escapeControl, paintFor, type Paint } from '../output.js';
+import { escapeControl, paintFor, type Paint, jsonText } from '../output.js';
 import type { CaseResult } from '../probe.js';
 import { junitReport, markdownReport, writeReport } from '../report.js';
 import { runSimulate } from '../simulate.js';
@@ -105,7 +105,7 @@ export async function simulate(argv: readonly string[], io: Io): Promise<number>
   if (settings.report !== undefined) writeReport(settings.report, '--report', markdownReport(info));
   if (settings.junit !== undefined) writeReport(settings.junit, '--junit', junitReport(info));
   if (settings.json) {
-    io.out(`${JSON.stringify({ ...report, tool: { name: 'nicepay-nico', version: info.toolVersion } }, null, 2)}\n`);
+    io.out(`${jsonText({ ...report, tool: { name: 'nicepay-nico', version: info.toolVersion } })}\n`);
   } else {
     const { total, pass, warn, fail, skip } = report.summary;
     const line = `${total} steps: ${pass} pass, ${warn} warn, ${fail} fail${skip > 0 ? `, ${skip} skipped` : ''}`;

@@ -6,6 +6,7 @@
 import { vectors as VECTORS } from '../../vectors.js';
 import { COMMON_OPTIONS, parse } from '../args.js';
 import type { Io } from '../main.js';
+import { jsonText } from '../output.js';
 
 export const VECTORS_HELP = `Usage:
   nicepay-nico vectors [--json]
@@ -29,6 +30,6 @@ export function vectors(argv: readonly string[], io: Io): number {
     io.out(VECTORS_HELP);
     return 0;
   }
-  io.out(`${JSON.stringify(VECTORS, null, 2)}\n`);
+  io.out(`${jsonText(VECTORS)}\n`);
   return 0;
 }

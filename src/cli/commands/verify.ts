@@ -12,7 +12,7 @@ import { identifyDialect, identifyRsaForm, type DialectMatch, type DialectReport
 import { keyFingerprint } from '../fingerprint.js';
 import { CLIENT_SECRET, COMMON_OPTIONS, loadPublicKey, parse, parseClientKey, readFileFor, required, requireSecret, secretOptions, UsageError } from '../args.js';
 import type { Io } from '../main.js';
-import { paintFor } from '../output.js';
+import { paintFor, jsonText } from '../output.js';
 
 export const VERIFY_HELP = `Usage:
   nicepay-nico verify --public-key FILE --client-key ID --timestamp T --signature S [--sandbox] [--json]
@@ -161,7 +161,7 @@ export function verify(argv: readonly string[], io: Io): number {
   const fingerprint = keyFingerprint(key);
   const hints = verifies ? [] : diagnose(key, clientKey, timestamp, signature);
   if (values.json) {
-    io.out(`${JSON.stringify({ verifies, algorithm: 'SHA256withRSA', stringToSign, key: { bits: key.bits, sha256Fingerprint: fingerprint }, signature, hints }, null, 2)}\n`);
+    io.out(`${jsonText({ verifies, algorithm: 'SHA256withRSA', stringToSign, key: { bits: key.bits, sha256Fingerprint: fingerprint }, signature, hints })}\n`);
     return verifies ? 0 : 1;
   }
   const paint = paintFor(io.stdout);
@@ -238,7 +238,7 @@ function verifyTransaction(values: Values, io: Io): number {
       signature,
       hints: report.hints,
     };
-    io.out(`${JSON.stringify(json, null, 2)}\n`);
+    io.out(`${jsonText(json)}\n`);
     return exit;
   }
   const paint = paintFor(io.stdout);
