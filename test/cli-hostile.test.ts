@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_RESPONSE_BYTES, send } from '../src/cli/http.js';
-import { escapeControl } from '../src/cli/output.js';
+import { escapeControl, jsonText } from '../src/cli/output.js';
 import { spawn } from 'node:child_process';
 import { CLI, ensureBuilt, runCli } from './helpers/cli.js';
 import { makeNicoKeys, writeNicoKeyFiles, type NicoKeyFiles } from './helpers/nico-servers.js';
@@ -249,6 +249,14 @@ describe('found by attacking the command (kept as tests)', () => {
       await server.close();
     }
   }, 30_000);
+
+  it('--json output is the same JSON, with C1, format characters and lone surrogates as \\u escapes', () => {
+    const value = { message: 'a\u009b\u202e\ufeff\uffff\ud800z\n\x1b', nested: [{ ok: 'é😀' }] };
+    const text = jsonText(value);
+    expect(JSON.parse(text)).toEqual(value);
+    expect(text).not.toMatch(CONTROL);
+    expect(text).toContain('\\u009b');
+  });
 
   it('escapes noncharacters and lone surrogates, so --junit stays well-formed XML', () => {
     expect(escapeControl('a\uffffb\ufffec\ud800d')).toBe('a\\uffffb\\ufffec\\ud800d');

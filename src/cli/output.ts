@@ -65,6 +65,8 @@ export function curlCommand(method: string, url: string, headers: Readonly<Recor
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
+const UNSAFE_IN_JSON = /[\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 /**
  * JSON for `--json`: `JSON.stringify` with two-space indentation, and every character that
  * {@link escapeControl} escapes written as a `\uXXXX` escape (JSON.stringify leaves C1
@@ -72,8 +74,8 @@ const UNSAFE = /[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\
  * terminal and still the same JSON.
  */
 export function jsonText(value: unknown): string {
-  // eslint-disable-next-line no-control-regex
-  return JSON.stringify(value, null, 2).replace(UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // JSON.stringify escapes C0 controls in strings itself; its own line breaks stay.
+  return JSON.stringify(value, null, 2).replace(UNSAFE_IN_JSON, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
