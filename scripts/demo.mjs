@@ -142,7 +142,7 @@ if (args.serve) {
   writeFileSync(keyFile, vectors.rsaSandboxKey.privateKeyPkcs8Base64);
   writeFileSync(secretFile, CLIENT_SECRET);
   const expired = createAccessTokenIssuer({ secret: TOKEN_SECRET }).issue(CLIENT_KEY, Date.now() - 16 * 60_000);
-  const nicepay = `--private-key ${keyFile} --sandbox --client-key ${CLIENT_KEY} --client-secret-file ${secretFile}`;
+  const nicepay = `--private-key ${keyFile} --sandbox --client-key ${CLIENT_KEY} --client-secret-file ${secretFile} \\\n  --inquiry-service-code 47 --payment-service-code 48`;
   console.log(`${bold('nicepay-nico demo server')} listening on ${cyan(origin)}`);
   console.log(`access token ${PATH}, CVS inquiry /api/v1.0/cvs/inquiry (service code 47), CVS payment /api/v1.0/cvs/payment (48)`);
   console.log(`client ${CLIENT_KEY}, NICEPAY sandbox key (1024-bit), stateless tokens, replay guard on; the first payment fails once (database down)\n`);

@@ -219,7 +219,7 @@ describe('exit code 2: one line on stderr', () => {
     expectUsageError(await runCli(['request', '--private-key', files.privatePem, '--client-key', CLIENT_KEY]), /^nicepay-nico request: URL is required/);
     expectUsageError(await runCli(['request', 'ftp://example.com/', '--private-key', files.privatePem, '--client-key', CLIENT_KEY]), /URL must be http:\/\/ or https:\/\//);
     expectUsageError(await runCli(['probe', 'not a url', '--private-key', files.privatePem, '--client-key', CLIENT_KEY]), /URL "not a url" is not a URL/);
-    expectUsageError(await runCli(['probe', 'http://127.0.0.1:9/', '--private-key', files.privatePem, '--client-key', CLIENT_KEY, '--timeout', '0']), /--timeout must be a positive whole number/);
+    expectUsageError(await runCli(['probe', 'http://127.0.0.1:9/', '--private-key', files.privatePem, '--client-key', CLIENT_KEY, '--endpoints', 'token', '--timeout', '0']), /--timeout must be a positive whole number/);
     expectUsageError(await runCli(['vectors', '--text']), /unknown option --text/);
   });
 

@@ -58,10 +58,12 @@ export const NICO_OPTIONS_HELP = `NICEPAY's credentials for the client (what NIC
   --client-secret-file FILE   the client secret for HMAC-SHA512 signatures (- reads stdin);
                               or the environment variable NICEPAY_CLIENT_SECRET;
                               or --client-secret S (visible in ps and shell history)
-  --signature FORM            how inquiry and payment are signed: hmac (SNAP symmetric, the
-                              default with a client secret), rsa (SHA256withRSA over
-                              "X-PARTNER-ID|X-TIMESTAMP", the default without), or both
-                              (hmac, and one call RSA-signed that must verify too)
+  --signature FORM            how inquiry and payment are signed: hmac (SNAP symmetric, with
+                              the client secret; the default), rsa (SHA256withRSA over
+                              "X-PARTNER-ID|X-TIMESTAMP" with --private-key), or both (hmac,
+                              and one call RSA-signed that must verify too). RSA runs end by
+                              waiting until the clock passes their last X-TIMESTAMP, so the
+                              next run cannot repeat a signature
   --sandbox                   accept a 1024-bit key (NICEPAY's sandbox key)
 
 Where (BASE_URL is an origin, an origin with a prefix, or one endpoint's URL):
@@ -83,6 +85,8 @@ More cases:
                               (--other-client-secret-file FILE, NICEPAY_OTHER_CLIENT_SECRET,
                               --other-client-secret S) or --other-private-key FILE (rsa)
   --expired-token TOKEN       a token the server issued to --client-key over 15 minutes ago
+                              (save one from a run, or mint one: with this library's tokens,
+                              createAccessTokenIssuer({ secret }).issue(ID, Date.now() - 16 * 60_000))
 
 Output:
   --timeout MS                per request (default ${DEFAULT_TIMEOUT_MS})
@@ -159,11 +163,12 @@ export function readNicoSettings(
   const clientKey = visibleId(parseClientKey(str('client-key')), '--client-key');
   const privateKey = loadPrivateKey(required(str('private-key'), '--private-key'), '--private-key', sandbox);
   const clientSecret = readSecret(values, CLIENT_SECRET, env);
-  const form = str('signature') ?? (clientSecret === undefined ? 'rsa' : 'hmac');
+  // HMAC unless asked otherwise: a forgotten secret must not switch to RSA silently.
+  const form = str('signature') ?? 'hmac';
   if (form !== 'hmac' && form !== 'rsa' && form !== 'both') throw new UsageError(`--signature must be hmac, rsa or both, got ${JSON.stringify(form)}`);
   if (needsTransactions && form !== 'rsa' && clientSecret === undefined) {
     throw new UsageError(
-      `--signature ${form} needs the client secret: --client-secret-file FILE (or - for stdin), NICEPAY_CLIENT_SECRET=..., or --client-secret S`,
+      `--signature ${form} needs the client secret: --client-secret-file FILE (or - for stdin), NICEPAY_CLIENT_SECRET=..., or --client-secret S (or --signature rsa when the server takes RSA signatures)`,
     );
   }
   const client: NicoClient = { clientKey, privateKey, ...(clientSecret === undefined ? {} : { clientSecret }) };
@@ -250,4 +255,14 @@ export function parseBaseUrl(value: string | undefined): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`BASE_URL must be http:// or https://, got ${JSON.stringify(value)}`);
   if (url.username !== '' || url.password !== '') throw new UsageError('BASE_URL must not carry a user name or password (user:password@): NICO endpoints take none');
   return url;
+}
+
+/**
+ * A line saying which service codes were learned from the answers rather than given, or
+ * undefined: a server that answers with the wrong codes consistently passes otherwise.
+ */
+export function learnedServiceCodesNote(given: Partial<Record<TxEndpoint, string>>, used: Partial<Record<TxEndpoint, string>>): string | undefined {
+  const learned = (['inquiry', 'payment'] as const).filter((e) => given[e] === undefined && used[e] !== undefined);
+  if (learned.length === 0) return undefined;
+  return `service codes learned from the answers, not checked: ${learned.map((e) => `${e} ${used[e]}`).join(', ')}. Give the ones NICEPAY assigned you (${learned.map((e) => `--${e}-service-code`).join(', ')}) to hold the run to them.`;
 }

@@ -70,17 +70,44 @@ export interface NicoClient {
 export type CallSignature = 'hmac' | 'rsa';
 
 /**
- * X-TIMESTAMPs one second apart, starting two minutes back (inside any 5-minute clock
- * window) and never behind the clock minus two minutes: every signed call gets its own
- * second, so two calls never carry the same signature by accident.
+ * X-TIMESTAMPs one second apart, so that no two calls of a run carry the same signature by
+ * accident (a retry with the same body needs a new second: an HMAC signature does not cover
+ * X-EXTERNAL-ID).
+ *
+ * - For HMAC-signed calls they start 30 s back and count up, never behind the clock minus
+ *   30 s: within 30 s of the clock for runs of up to a minute of calls, inside any clock
+ *   window of 30 s or more. The bodies carry a new request id, so runs cannot repeat each
+ *   other's signatures.
+ * - An RSA signature covers only `X-PARTNER-ID|X-TIMESTAMP`: the same second signs the same
+ *   way in any call, the access-token request included. So RSA stamps start after the
+ *   current second (the token requests' seconds are behind) and count up, and
+ *   {@link Stamper.settle} waits until the clock has passed the last one, so a run started
+ *   after this one cannot reuse a second.
  */
 export class Stamper {
-  private last = 0;
-  constructor(private readonly now: () => number = Date.now) {}
-  /** The next X-TIMESTAMP (SNAP format, +07:00). */
-  next(): string {
-    this.last = Math.max(Math.floor(this.now() / 1000) * 1000 - 120_000, this.last + 1000);
-    return formatTimestamp(this.last);
+  private lastHmac = 0;
+  private lastRsa: number;
+  constructor(private readonly now: () => number = Date.now) {
+    this.lastRsa = Math.floor(now() / 1000) * 1000;
+  }
+  /** The next X-TIMESTAMP (SNAP format, +07:00) for a call signed `form`. */
+  next(form: CallSignature): string {
+    const second = Math.floor(this.now() / 1000) * 1000;
+    if (form === 'rsa') {
+      this.lastRsa = Math.max(second, this.lastRsa + 1000);
+      return formatTimestamp(this.lastRsa);
+    }
+    this.lastHmac = Math.max(second - 30_000, this.lastHmac + 1000);
+    return formatTimestamp(this.lastHmac);
+  }
+  /** Milliseconds until the clock has passed the last RSA stamp. */
+  pendingMs(): number {
+    return Math.max(0, this.lastRsa + 1000 - this.now());
+  }
+  /** Wait {@link Stamper.pendingMs}. */
+  async settle(): Promise<void> {
+    const ms = this.pendingMs();
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
   }
 }
 

@@ -42,6 +42,16 @@ const codeOf = (text: string): string | null => {
   }
 };
 
+/**
+ * A final business answer: 2xx, or a 4xx about the transaction itself (403, 404, 409xx01),
+ * not a refusal of the request (400, 401, 405, 409xx00) or a server error.
+ */
+function isBusinessAnswer(status: number, responseCode: string | null): boolean {
+  if (status >= 200 && status < 300) return true;
+  if (status === 403 || status === 404) return true;
+  return status === 409 && responseCode !== null && responseCode.endsWith('01');
+}
+
 /** The steps after the token, in order. */
 export function simulateSteps(story: Story): SimulateStep[] {
   return [
@@ -76,7 +86,7 @@ export function simulateSteps(story: Story): SimulateStep[] {
             };
           }
           const notes = [...result.notes];
-          if (result.exchange.ok && result.exchange.status >= 400 && result.exchange.status < 500) {
+          if (result.exchange.ok && isBusinessAnswer(result.exchange.status, codeOf(result.exchange.bodyText)) && result.exchange.status >= 400) {
             notes.push('the payment was refused by the business logic: give --pay-no a bill the server knows, or --payment-body');
           }
           return { ...result, notes };
@@ -91,7 +101,7 @@ export function simulateSteps(story: Story): SimulateStep[] {
         expect: { kind: 'answer', status: 409, cases: ['00'] },
         run: (context, endpoint, log) => {
           const previous = story.payment?.init ?? baseCall(context, endpoint);
-          return sendCall(context, { ...previous, timestamp: context.stamper.next() }, log);
+          return sendCall(context, { ...previous, timestamp: context.stamper.next(previous.signature) }, log);
         },
       },
     },
@@ -99,24 +109,39 @@ export function simulateSteps(story: Story): SimulateStep[] {
       endpoint: 'payment',
       case: {
         name: 'payment retried under a new X-EXTERNAL-ID',
-        description: 'the same payment (same body, same business key) under a new X-EXTERNAL-ID: the first answer again, never a second payment',
+        description: 'the same payment (same body, same business key) under a new X-EXTERNAL-ID: the first answer again (or 404xx18), not a second payment',
         expect: { kind: 'verified' },
         expectAt: (context) => {
+          // The first answer is the reference only when it was a final business answer; after a
+          // refusal or a server error, this call is the first time the payment goes through.
           const first = story.payment;
           const sc = context.state.payment.serviceCode;
           if (first === undefined || first.responseCode === null || sc === undefined || !/^[0-9]{7}$/.test(first.responseCode)) return { kind: 'verified' };
+          if (!isBusinessAnswer(first.status, first.responseCode)) return { kind: 'verified' };
           return { kind: 'answer', status: first.status, cases: [first.responseCode.slice(5)], also: { status: 404, case: '18' } };
         },
         run: async (context, endpoint, log) => {
           const previous = story.payment?.init ?? baseCall(context, endpoint);
           const { exchange, request } = await sendCall(context, { ...baseCall(context, endpoint), body: previous.body }, log);
           const warnings: string[] = [];
-          if (exchange.ok && story.payment !== undefined && exchange.status === story.payment.status && exchange.bodyText !== story.payment.body) {
-            warnings.push(
-              'the answer differs from the first answer to this payment: if the payment was processed a second time, NICEPAY\'s retries double payments (answer the first final answer again, e.g. with the idempotency option)',
-            );
+          const notes: string[] = [];
+          const first = story.payment;
+          if (exchange.ok && first !== undefined && isBusinessAnswer(first.status, first.responseCode)) {
+            if (exchange.status === first.status && exchange.bodyText !== first.body) {
+              warnings.push(
+                "the answer differs from the first answer to this payment: if the payment was processed a second time, NICEPAY's retries double payments (answer the first final answer again, e.g. with the idempotency option)",
+              );
+            } else if (exchange.status === first.status) {
+              notes.push(
+                'the same answer as step 3. The tool sees answers, not your records: check that this payment was recorded once (a server that processes it again and answers the same passes this step)',
+              );
+            } else if (codeOf(exchange.bodyText) !== null && codeOf(exchange.bodyText)?.slice(5) !== '18') {
+              notes.push(
+                "a retry of a payment must get the first final answer again (or 404xx18 Inconsistent Request), not a new verdict such as Paid Bill: keep the first answer per business key (the idempotency option, keyed by NICEPAY's payment id)",
+              );
+            }
           }
-          return { exchange, request, warnings };
+          return { exchange, request, warnings, notes };
         },
       },
     },
@@ -169,6 +194,7 @@ export async function runSimulate(
   settings: Pick<NicoSettings, 'client' | 'other' | 'expiredToken' | 'signature' | 'alsoRsa' | 'bodies' | 'payNo' | 'serviceCodes' | 'timeoutMs'> & { readonly urls: NicoUrls },
   onResult: (result: CaseResult) => void = () => undefined,
   now: () => number = Date.now,
+  onSettle: (ms: number) => void = () => undefined,
 ): Promise<SimulateReport> {
   const startedAt = new Date(now()).toISOString();
   rememberSensitive(settings.expiredToken);
@@ -223,6 +249,8 @@ export async function runSimulate(
       results.push(result);
       onResult(result);
     }
+    onSettle(context.stamper.pendingMs());
+    await context.stamper.settle();
   }
   return {
     url: settings.urls.token.href,

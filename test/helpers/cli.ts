@@ -19,14 +19,15 @@ export interface CliResult {
 }
 
 /** Run the built CLI asynchronously (servers in the test process must keep answering meanwhile). */
-export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+/** `timeoutMs`: kill the command after this long (default 30 s). */
+export function runCli(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill(), 30_000);
+    const timer = setTimeout(() => child.kill(), timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

@@ -6,7 +6,7 @@
 import { COMMON_OPTIONS, parse, UsageError } from '../args.js';
 import type { Io } from '../main.js';
 import { ENDPOINTS, type Endpoint } from '../nico.js';
-import { NICO_OPTIONS, NICO_OPTIONS_HELP, parseBaseUrl, readNicoSettings, toolVersion } from '../nico-options.js';
+import { learnedServiceCodesNote, NICO_OPTIONS, NICO_OPTIONS_HELP, parseBaseUrl, readNicoSettings, toolVersion } from '../nico-options.js';
 import { runNicoProbe, TX_CASES, type NicoProbeReport } from '../nico-probe.js';
 import { escapeControl, paintFor, table, type Paint, jsonText } from '../output.js';
 import { PROBE_CASES, type CaseResult } from '../probe.js';
@@ -115,7 +115,13 @@ export async function probe(argv: readonly string[], io: Io): Promise<number> {
   const endpoints = parseEndpoints(values.endpoints);
   const settings = readNicoSettings(values, base, endpoints.some((e) => e !== 'token'));
   const paint = paintFor(io.stdout);
-  const report = await runNicoProbe({ ...settings, endpoints });
+  const report = await runNicoProbe({
+    ...settings,
+    endpoints,
+    onSettle: (ms) => {
+      if (ms > 1000 && !values.json) io.out(paint.dim(`(waiting ${Math.ceil(ms / 1000)} s: an RSA signature covers only X-PARTNER-ID|X-TIMESTAMP, so a next run must not reuse this run's seconds)\n`));
+    },
+  });
   const info: RunInfo = {
     command: 'probe',
     toolVersion: toolVersion(),
@@ -132,6 +138,7 @@ export async function probe(argv: readonly string[], io: Io): Promise<number> {
   };
   if (settings.report !== undefined) writeReport(settings.report, '--report', markdownReport(info));
   if (settings.junit !== undefined) writeReport(settings.junit, '--junit', junitReport(info));
-  io.out(values.json ? `${jsonText({ ...report, tool: { name: 'nicepay-nico', version: info.toolVersion } })}\n` : formatReport(report, paint));
+  const note = learnedServiceCodesNote(settings.serviceCodes, report.serviceCodes);
+  io.out(values.json ? `${jsonText({ ...report, tool: { name: 'nicepay-nico', version: info.toolVersion } })}\n` : `${formatReport(report, paint)}${note === undefined ? '' : `${paint.dim(note)}\n`}`);
   return report.summary.fail > 0 ? 1 : 0;
 }

@@ -51,8 +51,8 @@ http://127.0.0.1:3000/api/v1.0/cvs/inquiry, and check the answer is well-formed 
   --channel-id ID      CHANNEL-ID (default: ID + "01")
   --body-hash MODE     minified (SNAP, default) or as-sent
 
-Exit codes: 0 the answer is 2xx (token issued, call answered), 1 any other answer or none,
-2 bad arguments or key.
+Exit codes: 0 the answer is 2xx with nothing the protocol forbids (token issued, call
+answered), 1 any other answer or none, 2 bad arguments or key.
 `;
 
 const OPTIONS = {

@@ -5,7 +5,7 @@
 import { COMMON_OPTIONS, parse } from '../args.js';
 import type { Io } from '../main.js';
 import type { RecordedExchange } from '../nico.js';
-import { NICO_OPTIONS, NICO_OPTIONS_HELP, parseBaseUrl, readNicoSettings, toolVersion } from '../nico-options.js';
+import { learnedServiceCodesNote, NICO_OPTIONS, NICO_OPTIONS_HELP, parseBaseUrl, readNicoSettings, toolVersion } from '../nico-options.js';
 import { escapeControl, paintFor, type Paint, jsonText } from '../output.js';
 import type { CaseResult } from '../probe.js';
 import { junitReport, markdownReport, writeReport } from '../report.js';
@@ -82,13 +82,20 @@ export async function simulate(argv: readonly string[], io: Io): Promise<number>
   const paint = paintFor(io.stdout);
   const signature = settings.signature === 'rsa' ? 'SHA256withRSA over X-PARTNER-ID|X-TIMESTAMP' : 'HMAC-SHA512 (SNAP symmetric)';
   if (!settings.json) {
-    io.out(`${paint.bold('nicepay-nico simulate')} ${escapeControl(base.href)}  (client ${escapeControl(settings.client.clientKey)}, inquiry and payment signed ${signature})\n\n`);
+    io.out(`${paint.bold('nicepay-nico simulate')} ${escapeControl(base.href.replace(/\/$/, ''))}  (client ${escapeControl(settings.client.clientKey)}, inquiry and payment signed ${signature})\n\n`);
   }
   let index = 0;
-  const report = await runSimulate(settings, (result) => {
-    index += 1;
-    if (!settings.json) io.out(`${formatStep(result, index, paint)}\n`);
-  });
+  const report = await runSimulate(
+    settings,
+    (result) => {
+      index += 1;
+      if (!settings.json) io.out(`${formatStep(result, index, paint)}\n`);
+    },
+    Date.now,
+    (ms) => {
+      if (ms > 1000 && !settings.json) io.out(paint.dim(`(waiting ${Math.ceil(ms / 1000)} s: an RSA signature covers only X-PARTNER-ID|X-TIMESTAMP, so a next run must not reuse this run's seconds)\n`));
+    },
+  );
   const info = {
     command: 'simulate',
     toolVersion: toolVersion(),
@@ -110,6 +117,8 @@ export async function simulate(argv: readonly string[], io: Io): Promise<number>
     const { total, pass, warn, fail, skip } = report.summary;
     const line = `${total} steps: ${pass} pass, ${warn} warn, ${fail} fail${skip > 0 ? `, ${skip} skipped` : ''}`;
     io.out(`${fail > 0 ? paint.red(`${line}: some answers are not what the protocol requires`) : warn > 0 ? paint.yellow(line) : paint.green(`${line}: every answer is what the protocol requires`)}\n`);
+    const note = learnedServiceCodesNote(settings.serviceCodes, report.serviceCodes);
+    if (note !== undefined) io.out(`${paint.dim(note)}\n`);
   }
   return report.summary.fail > 0 ? 1 : 0;
 }
