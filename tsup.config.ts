@@ -10,7 +10,7 @@ import { defineConfig } from 'tsup';
 // Both split shared code into chunks, so `nicepay-nico`, `nicepay-nico/fetch` and
 // `nicepay-nico/node` share one copy of the core (one SnapError class, one key cache).
 const common = {
-  entry: { index: 'src/index.ts', fetch: 'src/adapters/fetch.ts', node: 'src/adapters/node.ts', vectors: 'src/vectors.ts' },
+  entry: { index: 'src/index.ts', fetch: 'src/adapters/fetch.ts', node: 'src/adapters/node.ts', vectors: 'src/vectors.ts', fastify: 'src/adapters/fastify.ts', next: 'src/adapters/next.ts' },
   target: 'es2022',
   platform: 'neutral',
   // No source maps: they would point at src/, which the package does not ship.

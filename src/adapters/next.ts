@@ -1,0 +1,193 @@
+/**
+ * Next.js App Router adapter: route-module exports for every HTTP method, with the options
+ * taken lazily, so `next build` imports the route without any secret.
+ *
+ * @example
+ * ```ts
+ * // app/api/v1.0/access-token/b2b/route.ts
+ * import { createNextRouteHandlers } from 'nicepay-nico/next';
+ *
+ * export const dynamic = 'force-dynamic';
+ * export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = createNextRouteHandlers(() => ({
+ *   clients: { IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY! }, // read on the first request, not at build
+ *   tokenSecret: process.env.TOKEN_SECRET!,
+ * }));
+ * ```
+ * @module
+ */
+import { formatTimestamp } from '../protocol/timestamp.js';
+import { ACCESS_TOKEN_SERVICE_CODE, snapResponse } from '../response-codes.js';
+import type { AccessTokenHandlerOptions } from '../server/access-token-handler.js';
+import type { TransactionHandlerOptions } from '../server/transaction-handler.js';
+import { createFetchHandler, createFetchTransactionHandler } from './fetch.js';
+
+/**
+ * Options, or a function that returns them (sync or async). The function is called on the
+ * first request, not when the route module is imported, and its result is kept: later
+ * requests reuse the same handler. When it throws or rejects (or the options are refused),
+ * nothing is kept and the next request calls it again.
+ */
+export type LazyOptions<Options> = Options | (() => Options | Promise<Options>);
+
+/** One route handler: what Next.js calls with the request (its second argument is ignored). */
+export type NextRouteHandler = (request: Request, context?: unknown) => Promise<Response>;
+
+/**
+ * A handler for each HTTP method Next.js route modules export; all of them are the same
+ * endpoint, which answers anything but `POST` with the SNAP `405`.
+ */
+export interface NextRouteHandlers {
+  readonly GET: NextRouteHandler;
+  readonly HEAD: NextRouteHandler;
+  readonly POST: NextRouteHandler;
+  readonly PUT: NextRouteHandler;
+  readonly PATCH: NextRouteHandler;
+  readonly DELETE: NextRouteHandler;
+  readonly OPTIONS: NextRouteHandler;
+}
+
+/** The second argument of {@link createNextRouteHandlers}. */
+export interface NextRouteInit {
+  /**
+   * Called with the error when the options function throws or rejects, or the options
+   * are refused (the `TypeError` or `RangeError` the handler's creation throws): the request is then answered
+   * `500 General Error` and no other `onError` exists yet. Default: `console.error` with
+   * a line that names nicepay-nico. Errors it throws are ignored.
+   */
+  readonly onConfigError?: (error: unknown) => void;
+}
+
+/** The second argument of {@link createNextTransactionRouteHandlers}. */
+export interface NextTransactionRouteInit extends NextRouteInit {
+  /**
+   * The endpoint's service code, for the `500xx00` answered while the options cannot be
+   * had (the options carry it otherwise); default `"00"`.
+   */
+  readonly serviceCode?: string;
+}
+
+type FetchHandler = (request: Request) => Promise<Response>;
+
+function defaultConfigError(error: unknown): void {
+  console.error('nicepay-nico: the route options could not be loaded; answered 500 General Error:', error);
+}
+
+function routeHandlers<Options>(options: LazyOptions<Options>, create: (options: Options) => FetchHandler, serviceCode: string, init: NextRouteInit | undefined, fn: string): NextRouteHandlers {
+  if (typeof options !== 'function' && (typeof options !== 'object' || options === null)) {
+    throw new TypeError(`${fn}: options must be the handler options or a function returning them`);
+  }
+  const onConfigError = init?.onConfigError ?? defaultConfigError;
+  if (typeof onConfigError !== 'function') throw new TypeError(`${fn}: init.onConfigError must be a function`);
+  let pending: Promise<FetchHandler> | undefined;
+
+  const handler = (): Promise<FetchHandler> => {
+    if (!pending) {
+      const made = (async () => create(typeof options === 'function' ? await (options as () => Options | Promise<Options>)() : options))();
+      pending = made;
+      made.catch(() => {
+        if (pending === made) pending = undefined; // not kept: the next request tries again
+      });
+    }
+    return pending;
+  };
+
+  const unavailable = (error: unknown): Response => {
+    try {
+      onConfigError(error);
+    } catch {
+      // An observer must not change the answer.
+    }
+    const body = snapResponse({ httpStatus: 500, serviceCode, caseCode: '00' });
+    return new Response(JSON.stringify(body), {
+      status: 500,
+      headers: { 'Content-Type': 'application/json', 'X-TIMESTAMP': formatTimestamp(Date.now()) },
+    });
+  };
+
+  // Next.js passes `{ params }` as the second argument: never hand it to the Fetch handler.
+  const route: NextRouteHandler = async (request) => {
+    let endpoint: FetchHandler;
+    try {
+      endpoint = await handler();
+    } catch (error) {
+      return unavailable(error);
+    }
+    return endpoint(request);
+  };
+  return Object.freeze({ GET: route, HEAD: route, POST: route, PUT: route, PATCH: route, DELETE: route, OPTIONS: route });
+}
+
+/**
+ * The access-token endpoint (`POST /api/v1.0/access-token/b2b`) as a Next.js App Router
+ * route module: `export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } =
+ * createNextRouteHandlers(() => options)` in `app/api/v1.0/access-token/b2b/route.ts`.
+ *
+ * `options` are those of {@link createFetchHandler} (so of `createAccessTokenHandler`), or a
+ * function returning them (see {@link LazyOptions}): nothing is read or checked until the
+ * first request, so `next build` needs no secret. Every exported method is the same
+ * endpoint: `POST` is the call, any other method is answered `405 / 4057300` (a method the
+ * module does not export gets Next.js's own empty `405`, hence export them all). While the
+ * options cannot be had, every request is answered `500 / 5007300 General Error` and
+ * `init.onConfigError` gets the error.
+ *
+ * The signed path is taken from `request.url` (Next.js gives no raw request target): fine
+ * for NICEPAY's paths, which have no query.
+ *
+ * @throws {TypeError} when `options` is neither an object nor a function, or
+ * `init.onConfigError` is not a function (bad option values are found on the first
+ * request, see above).
+ *
+ * @example
+ * ```ts
+ * export const dynamic = 'force-dynamic'; // never prerendered
+ * export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = createNextRouteHandlers(() => ({
+ *   clients: { [process.env.NICEPAY_CLIENT_KEY!]: process.env.NICEPAY_PUBLIC_KEY! },
+ *   tokenSecret: process.env.TOKEN_SECRET!,
+ * }));
+ * ```
+ */
+export function createNextRouteHandlers(options: LazyOptions<AccessTokenHandlerOptions>, init?: NextRouteInit): NextRouteHandlers {
+  return routeHandlers(options, createFetchHandler, ACCESS_TOKEN_SERVICE_CODE, init, 'createNextRouteHandlers');
+}
+
+/**
+ * A call after the token (CVS inquiry or payment) as a Next.js App Router route module, e.g.
+ * in `app/api/v1.0/cvs/inquiry/route.ts`. Options are those of
+ * {@link createFetchTransactionHandler} (so of `createTransactionHandler`), or a function
+ * returning them, called on the first request and kept (see {@link LazyOptions}). Every
+ * method but `POST` is answered `405 / 405xx00`. While the options cannot be had, every
+ * request is answered `500 General Error` with `init.serviceCode` (default `"00"`), and
+ * `init.onConfigError` gets the error.
+ *
+ * Keep stores shared by both endpoints (`externalIds`, a Redis `replayCache`) in a module
+ * both route files import; each route module is its own instance otherwise.
+ *
+ * @throws {TypeError} when `options` is neither an object nor a function, or
+ * `init.onConfigError` is not a function.
+ *
+ * @example
+ * ```ts
+ * // app/api/v1.0/cvs/payment/route.ts
+ * import { nicoCommon } from '../../../../../lib/nico'; // clients, tokens, externalIds
+ * export const dynamic = 'force-dynamic';
+ * export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = createNextTransactionRouteHandlers(() => ({
+ *   ...nicoCommon(),
+ *   serviceCode: process.env.CVS_PAYMENT_SERVICE_CODE!,
+ *   idempotency: { key: ({ body }) => body.paymentRequestId },
+ *   handle: async ({ body }, { answer }) => answer.ok(await markPaid(body)),
+ * }), { serviceCode: '48' });
+ * ```
+ */
+export function createNextTransactionRouteHandlers<Body extends object = Readonly<Record<string, unknown>>>(
+  options: LazyOptions<TransactionHandlerOptions<Body>>,
+  init?: NextTransactionRouteInit,
+): NextRouteHandlers {
+  const serviceCode = init?.serviceCode ?? '00';
+  if (typeof serviceCode !== 'string' || !/^[0-9]{2}$/.test(serviceCode)) {
+    throw new TypeError(`createNextTransactionRouteHandlers: init.serviceCode must be two digits, got ${String(serviceCode).slice(0, 20)}`);
+  }
+  return routeHandlers(options, (o: TransactionHandlerOptions<Body>) => createFetchTransactionHandler(o), serviceCode, init, 'createNextTransactionRouteHandlers');
+}
+
+export type { AccessTokenHandlerOptions } from '../server/access-token-handler.js';
+export type { TransactionHandlerOptions } from '../server/transaction-handler.js';
