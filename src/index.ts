@@ -69,6 +69,8 @@ export { isStoreError, StoreError } from './server/store-error.js';
 export type { StoreErrorCode } from './server/store-error.js';
 export { DEFAULT_PENDING_TTL_SECONDS, DEFAULT_STORE_TIMEOUT_MS } from './server/lifecycle.js';
 export type { StoreTimingOptions } from './server/lifecycle.js';
+export { CALL_EVENT_REASONS, OnEventError } from './server/events.js';
+export type { CallEvent, CallEventEndpoint, CallEventOutcome, CallEventReason } from './server/events.js';
 
 export {
   bodySha256Hex,

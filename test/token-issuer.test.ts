@@ -85,7 +85,7 @@ describe('createAccessTokenIssuer', () => {
 
   it('refuses short secrets and bad options, saying what to do', () => {
     expect(() => createAccessTokenIssuer({ secret: 'short' })).toThrow(/5 bytes; at least 32 are required.*randomBytes\(32\)/);
-    expect(() => createAccessTokenIssuer({ secrets: [SECRET, 'x'.repeat(31)] })).toThrow(/secret 1 is 31 bytes/);
+    expect(() => createAccessTokenIssuer({ secrets: [SECRET, 'x'.repeat(31)] })).toThrow(/createAccessTokenIssuer: secrets\[1\] is 31 bytes/);
     expect(() => createAccessTokenIssuer({})).toThrow(/exactly one of secret or secrets/);
     expect(() => createAccessTokenIssuer({ secret: SECRET, secrets: [SECRET] })).toThrow(/exactly one/);
     expect(() => createAccessTokenIssuer({ secrets: [] })).toThrow(/non-empty/);

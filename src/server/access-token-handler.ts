@@ -2,7 +2,7 @@
  * The drop-in access-token endpoint: request object in, response object out, never throws.
  * @module
  */
-import { toPublicKey, type KeyImportOptions, type KeyInput, type RsaPublicKey } from '../crypto/keys.js';
+import { KeyImportError, toPublicKey, type KeyImportOptions, type KeyInput, type RsaPublicKey } from '../crypto/keys.js';
 import { SnapError, isSnapError } from '../errors.js';
 import {
   checkAccessTokenRequest,
@@ -20,7 +20,10 @@ import { createTokenResponse } from '../protocol/token-response.js';
 import { signatureClaimKey } from '../protocol/claim-keys.js';
 import type { ClaimStore } from './claim-store.js';
 import { CallLifecycle, checkClaimStore, checkTiming, FAILED, registerWindow, sharedReplayCache, signatureClaim, type Hold, type StoreTimingOptions } from './lifecycle.js';
-import { createAccessTokenIssuer, type TokenSecret } from './token-issuer.js';
+import { issuerFromOption, type TokenSecret } from './token-issuer.js';
+import { ACCESS_TOKEN_SERVICE_CODE } from '../response-codes.js';
+import { checkClientIds, quoteId, UNSET_HINT, unsetValue } from './config-checks.js';
+import { CallObserver, checkOnEvent, ConsoleOnce, fieldOf, outcomeOfStatus, reasonOf, withReason, type CallEvent, type CallEventReason, type CallRecord } from './events.js';
 
 /** An HTTP request, as the adapters hand it over. */
 export interface EndpointRequest {
@@ -96,8 +99,24 @@ export interface AccessTokenHandlerOptions extends KeyImportOptions, StoreTiming
   readonly replayCache?: ClaimStore | false;
   /** Offset of the `X-TIMESTAMP` response header; default `"+07:00"`. */
   readonly timestampOffset?: string;
-  /** Called with every failure (never the response body's secrets). Errors it throws are ignored. */
+  /**
+   * Called with every failure (never the response body's secrets), the internal error
+   * behind a 500 included. Errors it throws are ignored. Without it, a 5xx and a store
+   * failure are printed to `console.error`, once per cause (this package's own message, or
+   * of an error your code threw only its class: nothing secret).
+   */
   readonly onError?: (error: unknown, context: ErrorContext) => void | Promise<void>;
+  /**
+   * Called once per call, success included, with its {@link CallEvent} (status,
+   * `responseCode`, a stable `reason` for refusals and failures, `outcome`, `client`,
+   * `latencyMs`; never a token, a signature, a secret or the body), once the answer is
+   * computed and just before the handler resolves with it. It cannot change the answer: a
+   * returned promise is not awaited, and what it throws or rejects goes to `onError` as an
+   * {@link OnEventError} (without `onError`, to `console.error` once per cause). Keep it
+   * fast: a synchronous hook delays the answer by its own run time (pino's `logger.info`
+   * does not block).
+   */
+  readonly onEvent?: (event: CallEvent) => void | Promise<void>;
 }
 
 /** An access-token endpoint: call it with each request. */
@@ -146,17 +165,30 @@ async function merchantCode<T>(what: string, f: () => T | Promise<T>): Promise<T
   try {
     return await f();
   } catch (cause) {
-    throw new MerchantCodeError(`${what} failed`, { cause });
+    throw withReason(new MerchantCodeError(`${what} failed`, { cause }), 'CALLBACK_FAILED');
   }
 }
 
-function report(onError: AccessTokenHandlerOptions['onError'], error: unknown, context: ErrorContext): void {
-  if (!onError) return;
-  try {
-    const result = onError(error, context);
-    if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).then(undefined, () => undefined);
-  } catch {
-    // An observer must not change the answer.
+/** Prints the failures of `handleAccessTokenRequest` with bad options, once per cause for the whole process. */
+const setupPrinter = /* @__PURE__ */ new ConsoleOnce('handleAccessTokenRequest');
+
+/**
+ * Checks a `clients` map at creation: configured ids, no unset public key, every key
+ * imported (a bad key fails now, naming its client, not on NICEPAY's first call).
+ */
+function checkClientKeyMap(clients: ClientKeys, importOptions: KeyImportOptions): void {
+  checkClientIds(clients, FN, 'X-CLIENT-KEY');
+  for (const clientKey of Object.keys(clients)) {
+    const unset = unsetValue(clients[clientKey]);
+    if (unset !== undefined) throw new TypeError(`${FN}: client ${quoteId(clientKey)}: the public key is ${unset} ${UNSET_HINT}`);
+    try {
+      lookupKey(clients, clientKey, importOptions);
+    } catch (error) {
+      const message = `${FN}: the public key of client ${quoteId(clientKey)}: ${error instanceof Error ? error.message : String(error)}`;
+      if (error instanceof KeyImportError) throw new KeyImportError(error.code, message, { cause: error });
+      if (error instanceof TypeError) throw new TypeError(message, { cause: error });
+      throw error;
+    }
   }
 }
 
@@ -180,12 +212,19 @@ function echoClientKey(headers: HeadersInput): string | undefined {
  *   for a method other than POST, `400 / 4007300` for a body over `maxBodyBytes`.
  * - A failure in your own code (`clients` lookup, `issueToken`, the replay store) or a
  *   programming error such as a parsed body: `500 / 5007300 General Error`, with nothing of
- *   the error in the response; the error goes to `onError`.
+ *   the error in the response; the error goes to `onError` (without it, to `console.error`,
+ *   once per cause).
+ * - Each call, whatever its answer, gives `onEvent` one {@link CallEvent}.
  *
  * Every response has `Content-Type: application/json` and `X-TIMESTAMP`; `X-CLIENT-KEY`
  * too (the verified key, or on failure the one received when well-formed).
  *
- * @throws {TypeError} at creation for bad options (so mistakes surface at start-up).
+ * @throws {TypeError} at creation for bad options (so mistakes surface at start-up), among them
+ * what an unset environment variable makes: `client "IONPAYTEST": the public key is undefined
+ * (an unset environment variable?)`, a client key `"undefined"`, an empty `clients`,
+ * `tokenSecret is undefined (an unset environment variable?)`, `tokenSecret[1] is 12 bytes;
+ * at least 32 are required`. {@link KeyImportError} for a public key that cannot be
+ * imported, naming its client.
  *
  * @example
  * ```ts
@@ -199,8 +238,12 @@ function echoClientKey(headers: HeadersInput): string | undefined {
 export function createAccessTokenHandler(options: AccessTokenHandlerOptions): AccessTokenHandler {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${FN}: options must be an object`);
   const { clients, issueToken, tokenSecret, onError, replayCache } = options;
+  const onEvent = checkOnEvent(options.onEvent, FN);
   if (typeof clients !== 'function' && (typeof clients !== 'object' || clients === null || Array.isArray(clients))) {
     throw new TypeError(`${FN}: clients must be { [clientKey]: nicepayPublicKey } or a function clientKey => key`);
+  }
+  if (issueToken === undefined && tokenSecret === undefined && Object.prototype.hasOwnProperty.call(options, 'tokenSecret')) {
+    throw new TypeError(`${FN}: tokenSecret is undefined ${UNSET_HINT}; give tokenSecret (at least 32 bytes) or issueToken`);
   }
   if ((issueToken === undefined) === (tokenSecret === undefined)) {
     throw new TypeError(`${FN}: give exactly one of issueToken (your own tokens) or tokenSecret (built-in stateless tokens)`);
@@ -222,15 +265,13 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
   const offset = options.timestampOffset ?? '+07:00';
   formatTimestamp(0, offset); // validates the offset now
   const importOptions: KeyImportOptions = options.minModulusBits === undefined ? {} : { minModulusBits: options.minModulusBits };
-  if (typeof clients === 'object') for (const clientKey of Object.keys(clients)) lookupKey(clients, clientKey, importOptions);
+  if (typeof clients === 'object') checkClientKeyMap(clients, importOptions);
   const resolveKey = createKeyResolver(clients, importOptions);
-  const issuer =
-    tokenSecret === undefined
-      ? undefined
-      : createAccessTokenIssuer({
-          secrets: Array.isArray(tokenSecret) ? (tokenSecret as readonly TokenSecret[]) : [tokenSecret as TokenSecret],
-          ttlSeconds: expiresIn,
-        });
+  const issuer = tokenSecret === undefined ? undefined : issuerFromOption(tokenSecret, 'tokenSecret', expiresIn, FN);
+  const observer = new CallObserver(FN, 'access-token', ACCESS_TOKEN_SERVICE_CODE, onEvent, onError);
+  /** Whether a client key is one of the `clients` map (a lookup function tells only when asked). */
+  const configured = (clientKey: string): boolean =>
+    typeof clients === 'object' && Object.prototype.hasOwnProperty.call(clients, clientKey) && clients[clientKey] !== undefined;
   const limits = { maxBodyBytes, requireAdditionalInfo: options.requireAdditionalInfo };
   const skewMs = skew * 1000;
 
@@ -245,20 +286,32 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
   });
 
   return async function handleAccessToken(request: EndpointRequest): Promise<EndpointResponse> {
+    const call = observer.begin();
+    /** The answer, after its one event. */
+    const done = (response: EndpointResponse, responseCode: string, reason: CallEventReason | null, field: string | null): EndpointResponse => {
+      observer.end(call, { status: response.status, responseCode, reason, field, outcome: outcomeOfStatus(response.status) });
+      return response;
+    };
     let now: number;
     try {
-      now = clock();
-      if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError(`${FN}: now() returned ${String(now)}`);
+      let value: number;
+      try {
+        value = clock();
+      } catch (cause) {
+        throw withReason(new MerchantCodeError('now() failed', { cause }), 'CALLBACK_FAILED');
+      }
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw withReason(new TypeError(`${FN}: now() returned ${String(value)}, not epoch ms`), 'CALLBACK_FAILED');
+      now = value;
     } catch (error) {
       now = Date.now();
       const failure = new SnapError('GENERAL_ERROR', { cause: error });
-      report(onError, error, { status: failure.httpStatus, responseCode: failure.responseCode });
-      return respond(failure.httpStatus, failure.toResponseBody(), now, undefined);
+      observer.report(error instanceof MerchantCodeError ? error.cause : error, { status: failure.httpStatus, responseCode: failure.responseCode }, error);
+      return done(respond(failure.httpStatus, failure.toResponseBody(), now, undefined), failure.responseCode, 'CALLBACK_FAILED', null);
     }
     let holds: Hold[] = [];
     // The answer this call gets, for what onError hears later (a release or keep that fails).
     const answered: ErrorContext & { status: number; responseCode: string } = { status: 500, responseCode: '5007300' };
-    const reporter = (error: unknown) => report(onError, error, { status: answered.status, responseCode: answered.responseCode });
+    const reporter = (error: unknown) => observer.report(error, { status: answered.status, responseCode: answered.responseCode });
     try {
       if (typeof request !== 'object' || request === null) throw new TypeError(`${FN}: request must be { method, headers, body }`);
       if (request.method !== 'POST') {
@@ -267,7 +320,9 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
       const checked = checkAccessTokenRequest(request, limits);
       const publicKey = await merchantCode('clients lookup', () => resolveKey(checked.clientKey));
       if (!publicKey) throw unknownClient(checked.clientKey);
+      call.client = checked.clientKey; // a configured client (or one the lookup knows)
       const verified = finishAccessTokenVerification(checked, publicKey, { nowMs: now, skewMs });
+      call.clientVerified = true;
       if (replayStore) {
         const key = signatureClaimKey(checked.clientKey, checked.timestampText, checked.signature);
         holds = await lifecycle.reserve([signatureClaim(replayStore, key, checked.timestamp.epochMs, skewMs, now)], reporter);
@@ -281,16 +336,17 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
       answered.status = 200;
       answered.responseCode = body.responseCode;
       if (holds.length > 0) await lifecycle.settle(holds, undefined, { kind: 'answered', status: 200, body: '' }, reporter);
-      return respond(200, body, now, verified.clientKey);
+      return done(respond(200, body, now, verified.clientKey), body.responseCode, null, null);
     } catch (error) {
       const failure = isSnapError(error) ? error : new SnapError('GENERAL_ERROR', { cause: error });
       answered.status = failure.httpStatus;
       answered.responseCode = failure.responseCode;
       // Only a failure after the reservation gets here with holds (issueToken): release them.
       if (holds.length > 0) await lifecycle.settle(holds, undefined, FAILED, reporter);
-      report(onError, error, { status: failure.httpStatus, responseCode: failure.responseCode });
+      observer.report(error, { status: failure.httpStatus, responseCode: failure.responseCode });
       const echoed = typeof request === 'object' && request !== null ? echoClientKey(request.headers) : undefined;
-      return respond(failure.httpStatus, failure.toResponseBody(), now, echoed);
+      if (call.client === null && echoed !== undefined && configured(echoed)) call.client = echoed;
+      return done(respond(failure.httpStatus, failure.toResponseBody(), now, echoed), failure.responseCode, reasonOf(error), fieldOf(failure));
     }
   };
 }
@@ -313,11 +369,19 @@ export async function handleAccessTokenRequest(request: EndpointRequest, options
     try {
       handler = createAccessTokenHandler(options);
     } catch (error) {
+      const given = typeof options === 'object' && options !== null ? options : undefined;
+      const observer = new CallObserver(
+        'handleAccessTokenRequest',
+        'access-token',
+        ACCESS_TOKEN_SERVICE_CODE,
+        typeof given?.onEvent === 'function' ? given.onEvent : undefined,
+        typeof given?.onError === 'function' ? given.onError : undefined,
+        setupPrinter,
+      );
+      const call: CallRecord = observer.begin();
       const failure = new SnapError('GENERAL_ERROR', { cause: error });
-      report(typeof options?.onError === 'function' ? options.onError : undefined, error, {
-        status: failure.httpStatus,
-        responseCode: failure.responseCode,
-      });
+      observer.report(error, { status: failure.httpStatus, responseCode: failure.responseCode });
+      observer.end(call, { status: failure.httpStatus, responseCode: failure.responseCode, reason: 'GENERAL_ERROR', field: null, outcome: 'failed' });
       return {
         status: failure.httpStatus,
         headers: { 'Content-Type': 'application/json', 'X-TIMESTAMP': formatTimestamp(Date.now()) },

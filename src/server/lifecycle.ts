@@ -12,6 +12,7 @@ import { SnapError } from '../errors.js';
 import { createMemoryClaimStore, type ClaimStore, type ReserveResult } from './claim-store.js';
 import { checkStoredAnswer, type IdempotencyBegin, type IdempotencyStore, type StoredAnswer } from './idempotency-store.js';
 import { isStoreError, StoreError } from './store-error.js';
+import { withReason } from './events.js';
 
 /** Default of `storeTimeoutMs`: how long a handler waits for one store call. */
 export const DEFAULT_STORE_TIMEOUT_MS = 2_000;
@@ -359,7 +360,7 @@ export class CallLifecycle {
       return { hold };
     }
     if (typeof state === 'object' && state !== null && state.state === 'in-flight') {
-      throw new SnapError('CONFLICT', { detail: 'a call with the same idempotency key is still being processed; it was not run twice' });
+      throw withReason(new SnapError('CONFLICT', { detail: 'a call with the same idempotency key is still being processed; it was not run twice' }), 'IN_FLIGHT');
     }
     let answer: StoredAnswer | undefined;
     if (typeof state === 'object' && state !== null && state.state === 'done') {
@@ -615,7 +616,7 @@ export function signatureClaim(store: ClaimStore, key: string, timestampMs: numb
     keepWhenRefused: true,
     refuse: (state) =>
       state === 'pending'
-        ? new SnapError('CONFLICT', { detail: 'the same signed request (client, X-TIMESTAMP, X-SIGNATURE) is still being processed; this copy was not run' })
+        ? withReason(new SnapError('CONFLICT', { detail: 'the same signed request (client, X-TIMESTAMP, X-SIGNATURE) is still being processed; this copy was not run' }), 'IN_FLIGHT')
         : new SnapError('REPLAYED_REQUEST', {
             reason: 'Request already used',
             detail: 'the same signed request (client, X-TIMESTAMP, X-SIGNATURE) was already accepted, on this or another NICO endpoint',

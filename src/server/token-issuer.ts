@@ -2,12 +2,13 @@
  * Stateless access tokens: HMAC-signed, bound to a client key, expiring, rotatable.
  * @module
  */
-import { timingSafeEqual, utf8 } from '../crypto/bytes.js';
+import { kindOf, timingSafeEqual, utf8 } from '../crypto/bytes.js';
 import { decodeBase64Url, encodeBase64Url, preparedHmacSha256 } from '../crypto/hmac.js';
 import { fillRandom } from '../crypto/random.js';
 import { isWellFormedClientKey } from '../protocol/access-token-request.js';
 import { MAX_ACCESS_TOKEN_LENGTH } from '../protocol/token-response.js';
 import type { AccessTokenCheck } from '../protocol/token-check.js';
+import { UNSET_HINT, unsetValue } from './config-checks.js';
 
 /** A secret for {@link createAccessTokenIssuer}: at least 32 bytes (as UTF-8 for a string). */
 export type TokenSecret = string | Uint8Array;
@@ -49,12 +50,14 @@ const MIN_SECRET_BYTES = 32;
 /** The longest client key whose token still fits NICO's 150 characters. */
 export const MAX_TOKEN_CLIENT_KEY_LENGTH = Math.floor(((MAX_ACCESS_TOKEN_LENGTH - 1 - MAC_CHARS) * 3) / 4) - HEADER_BYTES;
 
-function secretBytes(secret: unknown, index: number): Uint8Array {
+function secretBytes(secret: unknown, fn: string, name: string): Uint8Array {
+  const unset = unsetValue(secret);
+  if (unset !== undefined) throw new TypeError(`${fn}: ${name} is ${unset} ${UNSET_HINT}`);
   const bytes = typeof secret === 'string' ? utf8(secret) : secret instanceof Uint8Array ? secret : undefined;
-  if (!bytes) throw new TypeError(`createAccessTokenIssuer: secret ${index} must be a string or Uint8Array`);
+  if (!bytes) throw new TypeError(`${fn}: ${name} must be a string or Uint8Array, got ${kindOf(secret)}`);
   if (bytes.length < MIN_SECRET_BYTES) {
     throw new RangeError(
-      `createAccessTokenIssuer: secret ${index} is ${bytes.length} bytes; at least ${MIN_SECRET_BYTES} are required. ` +
+      `${fn}: ${name} is ${bytes.length} bytes; at least ${MIN_SECRET_BYTES} are required. ` +
         'Generate one with: node -e "console.log(crypto.randomBytes(32).toString(\'base64\'))"',
     );
   }
@@ -74,7 +77,9 @@ const clockOf = (now: number | undefined, fn: string): number => {
  * after `ttlSeconds`, never twice the same, verified in constant time. Any number of server
  * instances sharing the secret verify each other's tokens with no shared store.
  *
- * @throws {TypeError | RangeError} for a missing secret, a secret under 32 bytes, or a bad `ttlSeconds`.
+ * @throws {TypeError | RangeError} for a missing secret (`secret is undefined (an unset environment variable?)`,
+ * `secrets[1] is an empty string ...`), a secret under 32 bytes (`secrets[1] is 31 bytes; at least 32 are
+ * required`), or a bad `ttlSeconds`. Messages name the option and the index, never the secret.
  *
  * @example
  * ```ts
@@ -87,14 +92,38 @@ const clockOf = (now: number | undefined, fn: string): number => {
 export function createAccessTokenIssuer(options: AccessTokenIssuerOptions): AccessTokenIssuer {
   const fn = 'createAccessTokenIssuer';
   if (typeof options !== 'object' || options === null) throw new TypeError(`${fn}: options must be { secret } or { secrets }`);
+  if (options.secret === undefined && options.secrets === undefined) {
+    // { secret: process.env.TOKEN_SECRET } with the variable unset.
+    for (const name of ['secret', 'secrets'] as const) {
+      if (Object.prototype.hasOwnProperty.call(options, name)) throw new TypeError(`${fn}: ${name} is undefined ${UNSET_HINT}`);
+    }
+  }
   if ((options.secret === undefined) === (options.secrets === undefined)) {
     throw new TypeError(`${fn}: give exactly one of secret or secrets`);
   }
-  const list = options.secrets ?? [options.secret];
-  if (!Array.isArray(list) || list.length === 0) throw new TypeError(`${fn}: secrets must be a non-empty array`);
+  if (options.secrets !== undefined) {
+    if (!Array.isArray(options.secrets) || options.secrets.length === 0) throw new TypeError(`${fn}: secrets must be a non-empty array`);
+    return issuerOf(options.secrets, (i) => `secrets[${i}]`, options.ttlSeconds ?? 900, fn);
+  }
+  return issuerOf([options.secret], () => 'secret', options.ttlSeconds ?? 900, fn);
+}
+
+/**
+ * The issuer of a handler's `tokenSecret` option: messages name the option (`tokenSecret`,
+ * `tokenSecret[1]`), not the issuer's. @internal
+ */
+export function issuerFromOption(value: unknown, option: string, ttlSeconds: number, fn: string): AccessTokenIssuer {
+  if (Array.isArray(value)) {
+    if (value.length === 0) throw new TypeError(`${fn}: ${option} must be a secret or a non-empty array of secrets (the first signs)`);
+    return issuerOf(value, (i) => `${option}[${i}]`, ttlSeconds, fn);
+  }
+  return issuerOf([value], () => option, ttlSeconds, fn);
+}
+
+/** The issuer of checked options; each secret is named by `nameOf(index)` in messages. */
+function issuerOf(list: readonly unknown[], nameOf: (index: number) => string, ttlSeconds: number, fn: string): AccessTokenIssuer {
   // One prepared HMAC state per secret, keyed with the domain prefix once.
-  const macs = list.map((secret, i) => preparedHmacSha256(secretBytes(secret, i), DOMAIN));
-  const ttlSeconds = options.ttlSeconds ?? 900;
+  const macs = list.map((secret, i) => preparedHmacSha256(secretBytes(secret, fn, nameOf(i)), DOMAIN));
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400) {
     throw new RangeError(`${fn}: ttlSeconds must be a whole number of seconds from 1 to 86400, got ${String(ttlSeconds)}`);
   }

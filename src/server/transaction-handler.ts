@@ -19,6 +19,10 @@ import {
 } from '../protocol/transaction-request.js';
 import { formatTimestamp } from '../protocol/timestamp.js';
 import type { EndpointResponse, ErrorContext } from './access-token-handler.js';
+import { checkClientIds, quoteId, UNSET_HINT, unsetValue } from './config-checks.js';
+import { isWellFormedClientKey } from '../protocol/access-token-request.js';
+import { readHeaders } from '../protocol/headers.js';
+import { CallObserver, checkOnEvent, fieldOf, reasonOf, withReason, type CallEvent, type CallEventOutcome, type CallEventReason, type CallRecord } from './events.js';
 import { createMemoryClaimStore, type ClaimStore } from './claim-store.js';
 import { createMemoryIdempotencyStore, type IdempotencyStore } from './idempotency-store.js';
 import {
@@ -107,8 +111,26 @@ export interface TransactionHandlerOptions<Body extends object = Readonly<Record
   readonly now?: () => number;
   /** Offset of the `X-TIMESTAMP` response header; default `"+07:00"`. */
   readonly timestampOffset?: string;
-  /** Called with every failure (the internal error behind a 500 included). Errors it throws are ignored. */
+  /**
+   * Called with every failure (the internal error behind a 500 included). Errors it throws
+   * are ignored. Without it, a 5xx and a store failure are printed to `console.error`, once
+   * per cause (this package's own message, or of an error your code threw only its class:
+   * nothing secret).
+   */
   readonly onError?: (error: unknown, context: ErrorContext) => void | Promise<void>;
+  /**
+   * Called once per call, success included, with its {@link CallEvent} (status,
+   * `responseCode`, a stable `reason` for refusals and failures, `outcome`, `client`,
+   * `externalId`, `latencyMs`; never a token, a signature, a secret or the body), once the
+   * answer is computed and its claims settled, just before the handler resolves with it. It
+   * cannot change the answer: a returned promise is not awaited, and what it throws or
+   * rejects goes to `onError` as an {@link OnEventError} (without `onError`, to
+   * `console.error` once per cause). Keep it fast: a synchronous hook delays the answer by
+   * its own run time (pino's `logger.info` does not block). The event's `serviceCode` tells
+   * inquiry from payment; add your own label in the hook if you like:
+   * `(event) => logger.info({ ...event, route: 'payment' }, 'nicepay call')`.
+   */
+  readonly onEvent?: (event: CallEvent) => void | Promise<void>;
   /**
    * The signature replay guard: `(client, X-TIMESTAMP, X-SIGNATURE)` is accepted once
    * within the clock window, across every endpoint that shares the store. Default: the
@@ -135,21 +157,46 @@ export interface TransactionHandlerOptions<Body extends object = Readonly<Record
 export type TransactionHandler = (request: TransactionRequest) => Promise<EndpointResponse>;
 
 const FN = 'createTransactionHandler';
-
-function report(onError: TransactionHandlerOptions['onError'], error: unknown, context: ErrorContext): void {
-  if (!onError) return;
-  try {
-    const result = onError(error, context);
-    if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).then(undefined, () => undefined);
-  } catch {
-    // An observer must not change the answer.
-  }
-}
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 
 /** The merchant's own code threw: answered `500 General Error`; `onError` gets `cause`, the error as thrown. */
 class MerchantCodeFailure extends SnapError {
   constructor(what: string, serviceCode: string, cause: unknown) {
     super('GENERAL_ERROR', { serviceCode, detail: `${what} failed`, cause });
+    withReason(this, what === 'handle()' ? 'HANDLE_FAILED' : 'CALLBACK_FAILED');
+  }
+}
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+
+/**
+ * Runs one of the merchant's lookups given to the verification (`clients`, `tokens`), sync or
+ * async: what it throws or rejects becomes a 500 whose event reason is `CALLBACK_FAILED`,
+ * except a `SnapError`, which is answered as it is (as before).
+ */
+function guarded<T>(what: string, serviceCode: string, f: () => T): T {
+  const wrap = (cause: unknown): unknown => (isSnapError(cause) ? cause : new MerchantCodeFailure(what, serviceCode, cause));
+  let result: T;
+  try {
+    result = f();
+  } catch (cause) {
+    throw wrap(cause);
+  }
+  if (isThenable(result)) {
+    return Promise.resolve(result).then(undefined, (cause: unknown) => {
+      throw wrap(cause);
+    }) as T;
+  }
+  return result;
+}
+
+/** {@link guarded} for a function that answers synchronously (`channelId`, `tokens.verify`, the clock): its result is not touched. */
+function guardedSync<T>(what: string, serviceCode: string, f: () => T): T {
+  try {
+    return f();
+  } catch (cause) {
+    throw isSnapError(cause) ? cause : new MerchantCodeFailure(what, serviceCode, cause);
   }
 }
 
@@ -175,9 +222,14 @@ async function merchantCode<T>(what: string, serviceCode: string, f: () => T | P
  * SNAP answer for the endpoint's `serviceCode`; a method other than POST is `405 / 405xx00`;
  * an error in your own code (`handle`, lookups) or a store that fails or does not answer
  * within `storeTimeoutMs` is `500 / 500xx00 General Error`, with nothing of it in the
- * response (it goes to `onError`). Never throws or rejects.
+ * response (it goes to `onError`; without it, to `console.error`, once per cause). Never
+ * throws or rejects. Each call, whatever its answer, gives `onEvent` one {@link CallEvent}.
  *
- * @throws {TypeError} at creation for bad options.
+ * @throws {TypeError} at creation for bad options, among them what an unset environment
+ * variable makes: `client "IONPAYTEST": the client is undefined (an unset environment
+ * variable?)`, `client "IONPAYTEST": the clientSecret is undefined (an unset environment
+ * variable?)`, a client id `"undefined"`, an empty `clients`. {@link KeyImportError} for a
+ * client's `publicKey` that cannot be imported, naming the client.
  *
  * @example
  * ```ts
@@ -194,6 +246,7 @@ async function merchantCode<T>(what: string, serviceCode: string, f: () => T | P
 export function createTransactionHandler<Body extends object = Readonly<Record<string, unknown>>>(options: TransactionHandlerOptions<Body>): TransactionHandler {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${FN}: options must be an object`);
   const { handle, onError, idempotency } = options;
+  const onEvent = checkOnEvent(options.onEvent, FN);
   if (typeof handle !== 'function') throw new TypeError(`${FN}: handle(verified) must be a function returning the response body`);
   if (onError !== undefined && typeof onError !== 'function') throw new TypeError(`${FN}: onError must be a function`);
   const clock = options.now ?? Date.now;
@@ -203,11 +256,62 @@ export function createTransactionHandler<Body extends object = Readonly<Record<s
   const dayOffset = options.dayOffset ?? '+07:00';
   offsetMinutes(dayOffset, `${FN}: dayOffset`);
   const {
-    handle: _h, now: _n, timestampOffset: _t, onError: _o, replayCache: _r, externalIds: _x, dayOffset: _d, idempotency: _i,
+    handle: _h, now: _n, timestampOffset: _t, onError: _o, onEvent: _e, replayCache: _r, externalIds: _x, dayOffset: _d, idempotency: _i,
     storeTimeoutMs: _s, pendingTtlSeconds: _p, ...verifyOnly
   } = options;
   const verifyOptions: TransactionVerifyOptions = { ...verifyOnly, now: 0 };
-  const { serviceCode, skewMs } = probeOptions(verifyOptions);
+  const { serviceCode, skewMs, maxExternalIdLength } = probeOptions(verifyOptions);
+  const observer = new CallObserver(FN, 'transaction', serviceCode, onEvent, onError);
+  // The merchant's functions the verification calls, guarded: a throw is a 500 whose event says CALLBACK_FAILED.
+  const { clients, tokens, channelId } = verifyOptions;
+  const verifyBase: TransactionVerifyOptions = {
+    ...verifyOptions,
+    tokens:
+      typeof tokens === 'function'
+        ? (token: string) => guarded('the tokens lookup', serviceCode, () => tokens(token))
+        : { verify: (token: string, at?: number, expected?: string) => guardedSync('tokens.verify()', serviceCode, () => tokens.verify(token, at, expected)) },
+    ...(typeof channelId === 'function' ? { channelId: (partnerId: string) => guardedSync('channelId()', serviceCode, () => channelId(partnerId)) } : {}),
+  };
+  /** The verification options of one call: its clock, and a clients lookup that tells the event the client is known. */
+  const verifyOptionsOf = (now: number, call: CallRecord): TransactionVerifyOptions => {
+    if (typeof clients !== 'function') return { ...verifyBase, now };
+    return {
+      ...verifyBase,
+      now,
+      clients: async (partnerId: string) => {
+        const client = await guarded('the clients lookup', serviceCode, () => clients(partnerId));
+        if (client !== undefined && client !== null) call.client = partnerId;
+        return client;
+      },
+    };
+  };
+  /** For the event of a call that failed verification: X-PARTNER-ID when a configured client, X-EXTERNAL-ID when well-formed. */
+  const headersOf = (request: TransactionRequest, call: CallRecord): void => {
+    try {
+      if (typeof request !== 'object' || request === null) return;
+      const headers = readHeaders(request.headers, FN);
+      const read = (name: string): string | undefined => {
+        try {
+          return headers.get(name);
+        } catch {
+          return undefined; // given twice
+        }
+      };
+      const partnerId = read('X-PARTNER-ID');
+      if (call.client === null && partnerId !== undefined && isWellFormedClientKey(partnerId) && typeof clients === 'object' && Object.prototype.hasOwnProperty.call(clients, partnerId)) {
+        call.client = partnerId;
+      }
+      const externalId = read('X-EXTERNAL-ID');
+      if (call.externalId === null && externalId !== undefined && externalId.length <= maxExternalIdLength && VISIBLE_ASCII.test(externalId)) {
+        // Never a credential, even one sent in the wrong header.
+        const authorization = read('Authorization');
+        const credentials = [read('X-SIGNATURE'), authorization, authorization?.replace(/^Bearer +/i, '')];
+        if (!credentials.includes(externalId)) call.externalId = externalId;
+      }
+    } catch {
+      // Headers that cannot be read: the event goes without them.
+    }
+  };
   const replayCache = checkClaimStore(options.replayCache, 'replayCache', FN) ?? sharedReplayCache();
   if (replayCache) registerWindow(replayCache, skewMs);
   const externalIds = checkClaimStore(options.externalIds, 'externalIds', FN) ?? sharedStore(`externalIds:${serviceCode}`, () => createMemoryClaimStore());
@@ -221,11 +325,17 @@ export function createTransactionHandler<Body extends object = Readonly<Record<s
     headers: { 'Content-Type': 'application/json', 'X-TIMESTAMP': formatTimestamp(now, offset) },
     body,
   });
-  const fail = (error: unknown, now: number): EndpointResponse => {
+  /** The answer to a failure, after its one event. */
+  const fail = (error: unknown, now: number, call: CallRecord, outcome?: CallEventOutcome): EndpointResponse => {
     const failure = isSnapError(error) ? (error as SnapError).withServiceCode(serviceCode) : new SnapError('GENERAL_ERROR', { serviceCode, cause: error });
     // onError gets the merchant's own error as it was thrown (handle(), idempotency.key(), the lookups).
-    report(onError, error instanceof MerchantCodeFailure ? error.cause : error, { status: failure.httpStatus, responseCode: failure.responseCode });
-    return respond(failure.httpStatus, JSON.stringify(failure.toResponseBody()), now);
+    observer.report(error instanceof MerchantCodeFailure ? error.cause : error, { status: failure.httpStatus, responseCode: failure.responseCode }, error);
+    const status = failure.httpStatus;
+    return done(respond(status, JSON.stringify(failure.toResponseBody()), now), call, failure.responseCode, reasonOf(error), fieldOf(failure), outcome ?? (status < 500 ? 'refused' : 'failed'));
+  };
+  const done = (response: EndpointResponse, call: CallRecord, responseCode: string, reason: CallEventReason | null, field: string | null, outcome: CallEventOutcome): EndpointResponse => {
+    observer.end(call, { status: response.status, responseCode, reason, field, outcome });
+    return response;
   };
 
   const claimsOf = (verified: VerifiedTransactionRequest, now: number): ClaimSpec[] => {
@@ -241,9 +351,10 @@ export function createTransactionHandler<Body extends object = Readonly<Record<s
         keepWhenRefused: false,
         refuse: (state) => {
           const id = `X-EXTERNAL-ID ${JSON.stringify(verified.externalId)} of ${JSON.stringify(verified.clientKey)}`;
-          return new SnapError('CONFLICT', {
+          const conflict = new SnapError('CONFLICT', {
             detail: state === 'pending' ? `${id} is in use by a call still being processed; this one was not run` : `${id} was already used on ${day} (X-TIMESTAMP's day at ${dayOffset})`,
           });
+          return withReason(conflict, state === 'pending' ? 'IN_FLIGHT' : 'EXTERNAL_ID_CONFLICT');
         },
       });
     }
@@ -251,21 +362,25 @@ export function createTransactionHandler<Body extends object = Readonly<Record<s
   };
 
   return async function handleTransaction(request: TransactionRequest): Promise<EndpointResponse> {
+    const call = observer.begin();
     let now = Date.now();
     let holds: Hold[] = [];
     let held: IdempotencyHold | undefined;
     let answer: { status: number; body: string; responseCode: string } | undefined;
     // The answer this call gets, for what onError hears later (a release or keep that fails).
     const answered = { status: 500, responseCode: `500${serviceCode}00` };
-    const later = (error: unknown) => report(onError, error, { status: answered.status, responseCode: answered.responseCode });
+    const later = (error: unknown) => observer.report(error, { status: answered.status, responseCode: answered.responseCode });
     try {
-      now = clock();
-      if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError(`${FN}: now() returned ${String(now)}`);
+      now = guardedSync('now()', serviceCode, clock);
+      if (typeof now !== 'number' || !Number.isFinite(now)) throw withReason(new TypeError(`${FN}: now() returned ${String(now)}, not epoch ms`), 'CALLBACK_FAILED');
       if (typeof request !== 'object' || request === null) throw new TypeError(`${FN}: request must be { method, path, headers, body }`);
       if (request.method !== 'POST') {
         throw new SnapError('METHOD_NOT_ALLOWED', { serviceCode, detail: `method ${String(request.method).slice(0, 16)} is not allowed; NICEPAY sends POST` });
       }
-      const verified = await verifyTransactionRequest(request, { ...verifyOptions, now });
+      const verified = await verifyTransactionRequest(request, verifyOptionsOf(now, call));
+      call.client = verified.clientKey;
+      call.clientVerified = true;
+      if (verified.externalId !== verified.accessToken) call.externalId = verified.externalId; // never a credential
       holds = await lifecycle.reserve(claimsOf(verified, now), later);
 
       if (idem) {
@@ -276,6 +391,7 @@ export function createTransactionHandler<Body extends object = Readonly<Record<s
           if ('answer' in outcome) {
             // The same request was answered before: the same answer again, handle() not run.
             answer = { status: outcome.answer.status, body: outcome.answer.body, responseCode: responseCodeOf(outcome.answer.body) };
+            call.idempotentReplay = true;
           } else {
             held = outcome.hold;
           }
@@ -298,13 +414,14 @@ export function createTransactionHandler<Body extends object = Readonly<Record<s
       answered.responseCode = answer.responseCode;
       // A final answer keeps the claims (and stores the answer); a 5xx releases them.
       await lifecycle.settle(holds, held, status < 500 ? { kind: 'answered', status, body: answer.body } : FAILED, later);
-      return respond(status, answer.body, now);
+      return done(respond(status, answer.body, now), call, answer.responseCode, null, null, status < 500 ? 'answered' : 'failed');
     } catch (error) {
+      if (!call.clientVerified) headersOf(request, call);
       if (error instanceof InvalidAnswerError) {
         // handle() returned, so the merchant's code ran (it may have committed): the call
         // keeps its X-EXTERNAL-ID and signature, never to run twice; there is no answer to store.
         await lifecycle.settle(holds, held, RAN, later);
-        return fail(error, now);
+        return fail(error, now, call, 'ran');
       }
       if (holds.length > 0 || held) {
         // A guard's refusal (409 in flight, 404xx18) spends the signature; anything else releases all.
@@ -313,7 +430,7 @@ export function createTransactionHandler<Body extends object = Readonly<Record<s
         answered.responseCode = refused ? (error as SnapError).withServiceCode(serviceCode).responseCode : `500${serviceCode}00`;
         await lifecycle.settle(holds, held, refused ? REFUSED : FAILED, later);
       }
-      return fail(error, Number.isFinite(now) ? now : Date.now());
+      return fail(error, Number.isFinite(now) ? now : Date.now(), call);
     }
   };
 }
@@ -351,6 +468,10 @@ function idempotencyKey(value: unknown, report: (error: unknown) => void): strin
 /** An answer of `handle()` that cannot be sent: a programming error, named for `onError`. */
 class InvalidAnswerError extends TypeError {
   override readonly name = 'InvalidAnswerError';
+  constructor(message: string) {
+    super(message);
+    withReason(this, 'INVALID_ANSWER');
+  }
 }
 
 /**
@@ -435,12 +556,25 @@ function checkIdempotency<Body extends object>(idempotency: IdempotencyOptions<B
 }
 
 /** The verification options checked once at creation (so mistakes surface at start-up); returns the service code. */
-function probeOptions(options: TransactionVerifyOptions): { serviceCode: string; skewMs: number } {
-  const { sc, mode, skewMs } = checkTransactionOptions(options);
+function probeOptions(options: TransactionVerifyOptions): { serviceCode: string; skewMs: number; maxExternalIdLength: number } {
+  const { sc, mode, skewMs, maxExternalIdLength } = checkTransactionOptions(options);
   if (typeof options.clients === 'object') {
+    checkClientIds(options.clients, FN, 'X-PARTNER-ID');
     for (const [partnerId, client] of Object.entries(options.clients)) {
+      if (client === undefined) {
+        throw new TypeError(`${FN}: client ${quoteId(partnerId)}: the client is undefined ${UNSET_HINT}; it must be { clientSecret?, publicKey? }`);
+      }
       if (typeof client !== 'object' || client === null) {
         throw new TypeError(`${FN}: client ${JSON.stringify(partnerId)} must be { clientSecret?, publicKey? }, got ${client === null ? 'null' : typeof client}`);
+      }
+      // { clientSecret: process.env.NICEPAY_CLIENT_SECRET } with the variable unset (or set to nothing).
+      for (const name of ['clientSecret', 'publicKey'] as const) {
+        if (!Object.prototype.hasOwnProperty.call(client, name)) continue;
+        const unset = unsetValue((client as Record<string, unknown>)[name]);
+        if (unset !== undefined) throw new TypeError(`${FN}: client ${quoteId(partnerId)}: the ${name} is ${unset} ${UNSET_HINT}`);
+      }
+      if (client.clientSecret !== undefined && typeof client.clientSecret !== 'string') {
+        throw new TypeError(`${FN}: client ${quoteId(partnerId)}: the clientSecret must be a string (its UTF-8 bytes are the HMAC key), got ${typeof client.clientSecret}`);
       }
       if (mode === 'auto') {
         if (client.clientSecret === undefined && client.publicKey === undefined) {
@@ -463,5 +597,5 @@ function probeOptions(options: TransactionVerifyOptions): { serviceCode: string;
       }
     }
   }
-  return { serviceCode: sc, skewMs };
+  return { serviceCode: sc, skewMs, maxExternalIdLength };
 }
