@@ -11,7 +11,9 @@
  *   6. CJS consumer                        the same with require(), under --no-experimental-require-module
  *   7-11. runtime round trips              scripts/check-runtimes.mjs: a signed access-token request over HTTP
  *                                          on Node ESM and CJS, Bun, Deno and workerd (Miniflare)
- *   12-14. TypeScript consumers            nodenext ESM (.ts), nodenext CJS (.cts), bundler
+ *   12-14. TypeScript consumers            nodenext ESM (.ts), nodenext CJS (.cts), bundler; then (6 more)
+ *                                          nicepay-nico/node in http.createServer and Express app.all
+ *                                          with @types/node 20, 25 and latest x @types/express 4 and 5
  *   15. the bin and nicepay-nico/vectors   npx nicepay-nico --help and vectors; require() and import of
  *                                          nicepay-nico/vectors
  *   16. the bin against a server           npx nicepay-nico simulate and probe against a NICO server
@@ -350,6 +352,89 @@ check('tsc: bundler resolution', () => {
   writeFileSync(join(consumer, 'bundler.ts'), typedBody(`import { ${TYPE_NAMES}, ${TYPE_ONLY} } from '${pkg.name}';`));
   return typeCheck('bundler', 'bundler.ts', { module: 'esnext', moduleResolution: 'bundler' }, 'index.d.ts');
 });
+
+// The Node adapters against the Node and Express typings merchants have: the structural
+// request and response types of `nicepay-nico/node` must accept `http.IncomingMessage` and
+// Express's `Request` from every @types/node since 20 (25 changed the event methods) and
+// @types/express 4 and 5. Each pair is installed into its own project inside the consumer
+// (`types-node<N>-express<M>/`), which finds the package in the consumer's node_modules.
+
+const adapterBody = `import http from 'node:http';
+import express from 'express';
+import { createAccessTokenIssuer } from '${pkg.name}';
+import {
+  createExpressMiddleware,
+  createExpressTransactionMiddleware,
+  createNodeHandler,
+  createNodeTransactionHandler,
+  type ExpressMiddleware,
+} from '${pkg.name}/node';
+
+const options = { clients: { IONPAYTEST: ${JSON.stringify(vector.publicKey)} }, minModulusBits: 1024, tokenSecret: 'a token secret of at least 32 bytes!', bodyTimeoutMs: 10_000 };
+const common = { clients: { IONPAYTEST: { clientSecret: 'the client secret' } }, tokens: createAccessTokenIssuer({ secret: 'a token secret of at least 32 bytes!' }) };
+
+// node:http
+http.createServer(createNodeHandler(options)).listen(3000);
+const inquiry = createNodeTransactionHandler({ ...common, serviceCode: '47', handle: (_call, { answer }) => answer.ok() });
+http.createServer((req, res) => void inquiry(req, res));
+
+// Express 4 or 5, after a global express.json() that keeps the raw body
+const app = express();
+app.use(express.json({ verify: (req, _res, buf) => { (req as { rawBody?: Buffer }).rawBody = buf; } }));
+const accessToken: ExpressMiddleware = createExpressMiddleware(options);
+app.all('/api/v1.0/access-token/b2b', accessToken);
+app.use('/api/v1.0/access-token/b2b', accessToken.bodyParserErrorHandler);
+const payment = createExpressTransactionMiddleware<{ paymentRequestId?: string }>({
+  ...common,
+  serviceCode: '48',
+  idempotency: { key: ({ body }) => body.paymentRequestId },
+  handle: ({ body }, { answer }) => answer.ok({ paymentRequestId: body.paymentRequestId ?? null }),
+});
+app.all('/api/v1.0/cvs/payment', payment);
+app.use('/api/v1.0/cvs/payment', payment.bodyParserErrorHandler);
+app.post('/orders', (req, res) => {
+  res.json(req.body);
+});
+app.listen(3001);
+
+// The type check is live: this line must be an error (a string is not a request).
+// @ts-expect-error
+void createNodeHandler(options)('not a request', new http.ServerResponse(new http.IncomingMessage(null as never)));
+`;
+
+const ADAPTER_TYPINGS = [
+  ['20', '4'],
+  ['20', '5'],
+  ['25', '4'],
+  ['25', '5'],
+  ['latest', '4'],
+  ['latest', '5'],
+];
+
+for (const [nodeTypes, expressTypes] of ADAPTER_TYPINGS) {
+  check(`tsc: nicepay-nico/node in http.createServer and Express app.all, with @types/node@${nodeTypes} and @types/express@${expressTypes}`, () => {
+    if (!installed) throw new CheckError('skipped: package not installed');
+    const dir = join(consumer, `types-node${nodeTypes}-express${expressTypes}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: `nicepay-nico-types-${nodeTypes}-${expressTypes}`, version: '0.0.0', private: true, type: 'module' }, null, 2)}\n`);
+    runOk('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', `@types/node@${nodeTypes}`, `@types/express@${expressTypes}`], dir);
+    const versions = ['node', 'express'].map((name) => JSON.parse(readFileSync(join(dir, 'node_modules', '@types', name, 'package.json'), 'utf8')).version);
+    writeFileSync(join(dir, 'adapters.ts'), adapterBody);
+    const config = join(dir, 'tsconfig.json');
+    const compilerOptions = { ...strictOptions, module: 'nodenext', moduleResolution: 'nodenext', types: ['node'] };
+    writeFileSync(config, `${JSON.stringify({ compilerOptions, files: ['adapters.ts'] }, null, 2)}\n`);
+    const r = runOk(bin('tsc'), ['-p', config, '--listFiles'], dir);
+    const listed = r.output.split(/\r?\n/).map((line) => resolve(line.trim()));
+    const wanted = [
+      join(consumer, 'node_modules', pkg.name, 'dist', 'node.d.ts'),
+      join(dir, 'node_modules', '@types', 'node', 'index.d.ts'),
+      join(dir, 'node_modules', '@types', 'express', 'index.d.ts'),
+    ];
+    const missing = wanted.filter((file) => !listed.includes(file));
+    if (missing.length) throw new CheckError(`did not compile against ${missing.join(', ')}`, r.output);
+    return `@types/node ${versions[0]}, @types/express ${versions[1]}`;
+  });
+}
 
 // ---------------------------------------------------------------------------------------
 // The `nicepay-nico` command (bin: dist/cli.js) and the `nicepay-nico/vectors` subpath.

@@ -8,7 +8,14 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFetchHandler } from '../src/adapters/fetch.js';
-import { createExpressMiddleware, createNodeHandler, PARSED_BODY_MESSAGE } from '../src/adapters/node.js';
+import {
+  createExpressMiddleware,
+  createExpressTransactionMiddleware,
+  createNodeHandler,
+  createNodeTransactionHandler,
+  DEFAULT_BODY_TIMEOUT_MS,
+  RawBodyError,
+} from '../src/adapters/node.js';
 import { createAccessTokenIssuer, formatTimestamp, parseTimestamp, type AccessTokenHandlerOptions } from '../src/index.js';
 import { ACCESS_TOKEN_BODY, makeKeys, signedHeaders, uniqueTimestamp } from './helpers/nicepay.js';
 
@@ -21,6 +28,8 @@ const options: AccessTokenHandlerOptions = { clients: { [CLIENT]: keys.publicKey
 const UTF8_BODY = '{"grantType":"client_credentials","additionalInfo":{"note":"Pembayaran – Toko Ümit ✓ 🙂"}}';
 
 const freshHeaders = () => signedHeaders(keys.privateKey, CLIENT, uniqueTimestamp());
+/** The one-line fix the messages give for express.json(). */
+const VERIFY_FIX = 'app.use(express.json({ verify: (req, _res, buf) => { req.rawBody = buf; } }))';
 
 // ---------------------------------------------------------------------------------------
 // A node:http server whose listener each test sets
@@ -113,6 +122,67 @@ function expectSnapError(answer: RawAnswer, status: number, responseCode: string
 }
 
 const validRequest = (): RawRequest => ({ headers: freshHeaders(), chunks: [ACCESS_TOKEN_BODY] });
+
+interface DripAnswer extends RawAnswer {
+  /** Body bytes written before the answer came. */
+  readonly bytesSent: number;
+  /** Time from the answer to the server closing the connection, ms (Infinity: not within 2 s). */
+  readonly closedMs: number;
+}
+
+/**
+ * A slow client: sends the headers (with the body's Content-Length), then one byte of the
+ * body every `everyMs`, until an answer comes; then waits (at most 2 s) for the server to
+ * close the connection.
+ */
+function dripRequest(body: string, everyMs: number, path = PATH, headers: Record<string, string> = freshHeaders()): Promise<DripAnswer> {
+  return new Promise((resolve, reject) => {
+    const bytes = Buffer.from(body);
+    const req = http.request({ host: '127.0.0.1', port, agent: false, method: 'POST', path, headers: { ...headers, 'Content-Length': bytes.length } });
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (sent < bytes.length) req.write(bytes.subarray(sent, ++sent));
+    }, everyMs);
+    const timer = setTimeout(() => {
+      clearInterval(drip);
+      req.destroy(new Error('no answer within 5000 ms'));
+    }, 5000);
+    req.on('error', (error) => {
+      clearInterval(drip);
+      clearTimeout(timer);
+      if (!answered) reject(error); // after the answer: the write into the closed connection
+    });
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      clearInterval(drip);
+      clearTimeout(timer);
+      const bytesSent = sent;
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        const at = Date.now();
+        const socket = req.socket as NonNullable<typeof req.socket>;
+        const done = (closedMs: number) => {
+          req.destroy();
+          try {
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, json: JSON.parse(text) as Record<string, unknown>, bytesSent, closedMs });
+          } catch {
+            reject(new Error(`not JSON (status ${res.statusCode}): ${text}`));
+          }
+        };
+        if (socket.destroyed || socket.readyState === 'closed') return done(0);
+        const wait = setTimeout(() => done(Number.POSITIVE_INFINITY), 2000);
+        socket.once('close', () => {
+          clearTimeout(wait);
+          done(Date.now() - at);
+        });
+      });
+    });
+    req.flushHeaders();
+  });
+}
 
 /** Split bytes into pieces of `size`. */
 function pieces(bytes: Uint8Array, size: number): Uint8Array[] {
@@ -250,7 +320,7 @@ describe('createNodeHandler over real HTTP', () => {
     expect(answer.json.responseMessage).toBe('Invalid Field Format {grantType}');
   });
 
-  it('answers 500 5007300 for a parsed body, and onError gets a TypeError naming express.raw', async () => {
+  it('answers 500 5007300 for a parsed body without its raw bytes; onError gets a RawBodyError naming the route and the one-line fix', async () => {
     const onError = vi.fn();
     const handler = createNodeHandler({ ...options, onError });
     current = (req, res) => {
@@ -259,14 +329,35 @@ describe('createNodeHandler over real HTTP', () => {
         return handler(req, res);
       });
     };
-    const answer = await rawRequest(validRequest());
+    const answer = await rawRequest({ ...validRequest(), path: `${PATH}?from=test` });
     expectSnapError(answer, 500, '5007300');
     expect(answer.json.responseMessage).toBe('General Error');
     expect(onError).toHaveBeenCalledTimes(1);
     const [error, context] = onError.mock.calls[0] as [unknown, unknown];
+    expect(error).toBeInstanceOf(RawBodyError);
     expect(error).toBeInstanceOf(TypeError);
-    expect((error as TypeError).message).toContain('express.raw');
+    expect(error).toMatchObject({ reason: 'parsed', route: PATH, fix: VERIFY_FIX });
+    const message = (error as Error).message;
+    expect(message).toContain(`POST ${PATH}:`); // the route, without its query
+    expect(message).not.toContain('from=test');
+    expect(message).toContain('express.json() ran before this handler');
+    expect(message).toContain(`Fix, one line: ${VERIFY_FIX}`);
+    expect(message).toContain('NestFactory.create(AppModule, { rawBody: true })');
     expect(context).toEqual({ status: 500, responseCode: '5007300' });
+  });
+
+  it('names express.urlencoded() when the parsed body was a form', async () => {
+    const onError = vi.fn();
+    const handler = createNodeHandler({ ...options, onError });
+    current = (req, res) => {
+      void drain(req).then(() => {
+        Object.assign(req, { body: { grantType: 'client_credentials' }, _body: true });
+        return handler(req, res);
+      });
+    };
+    const headers = { ...freshHeaders(), 'Content-Type': 'application/x-www-form-urlencoded' };
+    expectSnapError(await rawRequest({ headers, chunks: ['grantType=client_credentials'] }), 500, '5007300');
+    expect((onError.mock.calls[0]?.[0] as RawBodyError).fix).toBe('app.use(express.urlencoded({ verify: (req, _res, buf) => { req.rawBody = buf; } }))');
   });
 
   it('answers 500 5007300 (not a hang) when a middleware read the stream and left no req.body', async () => {
@@ -276,7 +367,116 @@ describe('createNodeHandler over real HTTP', () => {
       void drain(req).then(() => handler(req, res));
     };
     expectSnapError(await rawRequest(validRequest()), 500, '5007300');
-    expect(onError.mock.calls[0]?.[0]).toBeInstanceOf(TypeError);
+    const error = onError.mock.calls[0]?.[0] as RawBodyError;
+    expect(error).toBeInstanceOf(RawBodyError);
+    expect(error.reason).toBe('consumed');
+    expect(error.message).toContain(`POST ${PATH}: a middleware before this handler read the body`);
+    expect(error.message).toContain(VERIFY_FIX);
+  });
+
+  it.each([
+    ['a Buffer', (raw: Buffer): unknown => raw],
+    ['a string', (raw: Buffer): unknown => raw.toString('utf8')],
+    ['a Uint8Array', (raw: Buffer): unknown => new Uint8Array(raw)],
+  ] as const)('uses req.rawBody kept by a verify hook (%s), next to the parsed req.body', async (_kind, toRaw) => {
+    const handler = createNodeHandler(options);
+    current = (req, res) => {
+      void drain(req).then((raw) => {
+        // What express.json({ verify: (req, _res, buf) => { req.rawBody = buf } }) leaves.
+        Object.assign(req, { rawBody: toRaw(raw), body: JSON.parse(raw.toString('utf8')) as unknown });
+        return handler(req, res);
+      });
+    };
+    expectToken(await rawRequest({ headers: freshHeaders(), chunks: [UTF8_BODY] }));
+  });
+
+  it('takes req.rawBody over req.body: the bytes signed are the ones checked', async () => {
+    const handler = createNodeHandler(options);
+    current = (req, res) => {
+      void drain(req).then((raw) => {
+        Object.assign(req, { rawBody: Buffer.from('{"grantType":"password"}'), body: raw });
+        return handler(req, res);
+      });
+    };
+    const answer = await rawRequest(validRequest());
+    expectSnapError(answer, 400, '4007301');
+  });
+
+  it('takes a parsed body of a request with Content-Length: 0 as the empty body (400 4007300, not 500)', async () => {
+    const onError = vi.fn();
+    const handler = createNodeHandler({ ...options, onError });
+    current = (req, res) => {
+      void drain(req).then(() => {
+        Object.assign(req, { body: {}, _body: true }); // express.json() makes {} of an empty body
+        return handler(req, res);
+      });
+    };
+    const answer = await rawRequest({ headers: { ...freshHeaders(), 'Content-Length': 0 } });
+    expectSnapError(answer, 400, '4007300');
+    expect(onError.mock.calls[0]?.[0]).not.toBeInstanceOf(RawBodyError);
+  });
+
+  it('answers 405 4057300 to a GET whose body a parser already took', async () => {
+    const handler = createNodeHandler(options);
+    current = (req, res) => {
+      void drain(req).then(() => {
+        Object.assign(req, { body: { any: 'thing' }, _body: true });
+        return handler(req, res);
+      });
+    };
+    expectSnapError(await rawRequest({ method: 'GET', headers: { ...freshHeaders(), 'Content-Length': 2 }, chunks: ['{}'] }), 405, '4057300');
+  });
+
+  it('answers 400 4007300 with Connection: close to a client that drips its body slower than bodyTimeoutMs', async () => {
+    const onError = vi.fn();
+    const handler = createNodeHandler({ ...options, onError, bodyTimeoutMs: 300 });
+    const settled: Promise<void>[] = [];
+    current = (req, res) => void settled.push(handler(req, res));
+    const started = Date.now();
+    const answer = await dripRequest(ACCESS_TOKEN_BODY, 100);
+    const elapsed = Date.now() - started;
+    expectSnapError(answer, 400, '4007300');
+    expect(answer.json.responseMessage).toBe('Bad Request');
+    expect(answer.headers.connection).toBe('close');
+    expect(answer.bytesSent).toBeLessThan(ACCESS_TOKEN_BODY.length); // answered before the body was complete
+    expect(elapsed).toBeGreaterThanOrEqual(290);
+    expect(elapsed).toBeLessThan(3000);
+    expect(answer.closedMs).toBeLessThan(1000); // the server closed the connection after its answer
+    await withinMs(settled[0] as Promise<void>, 1000, 'the handler');
+    const [error, context] = onError.mock.calls[0] as [Error, unknown];
+    expect(error.message).toMatch(new RegExp(`^nicepay-nico: POST ${PATH.replace(/[.]/g, '\\.')}: the request body did not arrive within 300 ms \\(bodyTimeoutMs; \\d+ bytes received\\)$`));
+    expect(context).toEqual({ status: 400, responseCode: '4007300' });
+    expectToken(await rawRequest(validRequest())); // and the next request is served
+  });
+
+  it('answers a body that arrives within bodyTimeoutMs, however slowly it starts', async () => {
+    const handler = createNodeHandler({ ...options, bodyTimeoutMs: 2000 });
+    current = (req, res) => void handler(req, res);
+    const chunks = pieces(new TextEncoder().encode(ACCESS_TOKEN_BODY), 10);
+    expectToken(await rawRequest({ headers: freshHeaders(), chunks, gapMs: 50 }));
+  });
+
+  it('checks bodyTimeoutMs at creation, default 10 s', () => {
+    expect(DEFAULT_BODY_TIMEOUT_MS).toBe(10_000);
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, '5000']) {
+      expect(() => createNodeHandler({ ...options, bodyTimeoutMs: bad as number })).toThrow(/^createNodeHandler: bodyTimeoutMs must be a positive number of milliseconds/);
+    }
+    expect(() => createExpressMiddleware({ ...options, bodyTimeoutMs: 1 })).not.toThrow();
+  });
+
+  it('uses the endpoint\'s service code for its own refusals: a slow inquiry body is 400 4004700', async () => {
+    const issuer = createAccessTokenIssuer({ secret: SECRET });
+    const inquiry = createNodeTransactionHandler({
+      serviceCode: '47',
+      clients: { [CLIENT]: { clientSecret: 'x'.repeat(64) } },
+      tokens: issuer,
+      bodyTimeoutMs: 200,
+      handle: (_verified, { answer }) => answer.ok(),
+    });
+    current = (req, res) => void inquiry(req, res);
+    const answer = await dripRequest('{"paymentCode":"8880012345"}', 100, '/api/v1.0/cvs/inquiry');
+    expectSnapError(answer, 400, '4004700');
+    expect(answer.headers['x-timestamp']).toBeDefined();
   });
 
   it('answers 405 4057300 for a GET', async () => {
@@ -290,19 +490,23 @@ describe('createNodeHandler over real HTTP', () => {
 
 // ---------------------------------------------------------------------------------------
 
-/** The parts of Express 5 used here (the package has no Express types). */
+/** The parts of Express 5 used here (typed loosely: the handlers are the package's, not Express's). */
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, next: (error?: unknown) => void) => void;
 interface ExpressApp extends http.RequestListener {
   use(...handlers: unknown[]): void;
   post(path: string, ...handlers: unknown[]): void;
+  all(path: string, ...handlers: unknown[]): void;
 }
 interface ExpressModule {
   (): ExpressApp;
-  json(): Handler;
+  json(options?: { verify?: (req: http.IncomingMessage & { rawBody?: unknown }, res: http.ServerResponse, buf: Buffer) => void; limit?: number }): Handler;
   raw(options: { type: string }): Handler;
   text(options: { type: string }): Handler;
 }
 const express = createRequire(import.meta.url)('express') as ExpressModule;
+/** express.json() with the verify hook that keeps the raw body. */
+const jsonKeepingRaw = (toRaw: (buf: Buffer) => unknown = (buf) => buf, limit?: number) =>
+  express.json({ verify: (req, _res, buf) => void (req.rawBody = toRaw(buf)), ...(limit === undefined ? {} : { limit }) });
 
 describe('createExpressMiddleware in Express 5', () => {
   /** An app whose error handler records what reached it. */
@@ -324,18 +528,142 @@ describe('createExpressMiddleware in Express 5', () => {
     expect(errors).toEqual([]);
   });
 
-  it('with express.json() mounted BEFORE the route: next(TypeError) saying how to keep the raw body', async () => {
+  it.each([
+    ['a Buffer', (buf: Buffer): unknown => buf],
+    ['a string', (buf: Buffer): unknown => buf.toString('utf8')],
+  ] as const)('after a global express.json({ verify }) that keeps req.rawBody as %s: 200', async (_kind, toRaw) => {
+    const { errors } = appWith((app) => {
+      app.use(jsonKeepingRaw(toRaw));
+      app.all(PATH, createExpressMiddleware(options));
+    });
+    expectToken(await rawRequest({ headers: freshHeaders(), chunks: [UTF8_BODY] }));
+    expect(errors).toEqual([]);
+  });
+
+  it('after a global express.json() without verify: its own SNAP 500 5007300 (no next(error), no HTML), onError names the route and the fix', async () => {
+    const onError = vi.fn();
     const { errors } = appWith((app) => {
       app.use(express.json());
-      app.post(PATH, createExpressMiddleware(options));
+      app.all(PATH, createExpressMiddleware({ ...options, onError }));
     });
     const answer = await rawRequest(validRequest());
-    expect(answer.status).toBe(500);
-    expect(answer.json).toEqual({ recorded: true }); // the app's error handler answered, not the middleware
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toBeInstanceOf(TypeError);
-    expect((errors[0] as TypeError).message).toBe(PARSED_BODY_MESSAGE);
-    expect((errors[0] as TypeError).message).toContain("express.raw({ type: '*/*' })");
+    expectSnapError(answer, 500, '5007300');
+    expect(answer.json).toEqual({ responseCode: '5007300', responseMessage: 'General Error' });
+    expect(errors).toEqual([]); // the app's error handler was not involved
+    const error = onError.mock.calls[0]?.[0] as RawBodyError;
+    expect(error).toBeInstanceOf(RawBodyError);
+    expect(error.message).toContain(`POST ${PATH}: express.json() ran before this handler`);
+    expect(error.message).toContain(`Fix, one line: ${VERIFY_FIX}`);
+  });
+
+  it('without onError, console.error prints the same message, route and fix included, once per route', async () => {
+    const print = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      appWith((app) => {
+        app.use(express.json());
+        app.all(PATH, createExpressMiddleware(options));
+      });
+      expectSnapError(await rawRequest(validRequest()), 500, '5007300');
+      expectSnapError(await rawRequest(validRequest()), 500, '5007300');
+      const printed = print.mock.calls.map((args) => args.map(String).join(' ')).filter((line) => line.includes('ran before this handler'));
+      expect(printed).toHaveLength(1);
+      expect(printed[0]).toContain(`POST ${PATH}: express.json() ran before this handler`);
+      expect(printed[0]).toContain(`Fix, one line: ${VERIFY_FIX}`);
+    } finally {
+      print.mockRestore();
+    }
+  });
+
+  it('on the inquiry route, the message names the inquiry route (and 500 5004700)', async () => {
+    const onError = vi.fn();
+    const INQUIRY = '/api/v1.0/cvs/inquiry';
+    appWith((app) => {
+      app.use(express.json());
+      app.all(
+        INQUIRY,
+        createExpressTransactionMiddleware({
+          serviceCode: '47',
+          clients: { [CLIENT]: { clientSecret: 'x'.repeat(64) } },
+          tokens: createAccessTokenIssuer({ secret: SECRET }),
+          onError,
+          handle: (_verified, { answer }) => answer.ok(),
+        }),
+      );
+    });
+    const answer = await rawRequest({ path: INQUIRY, headers: { 'Content-Type': 'application/json' }, chunks: ['{"paymentCode":"8880012345"}'] });
+    expectSnapError(answer, 500, '5004700');
+    const message = (onError.mock.calls[0]?.[0] as Error).message;
+    expect(message).toContain(`POST ${INQUIRY}:`);
+    expect(message).not.toContain('access-token');
+  });
+
+  it('answers a GET 405 4057300 with app.all, after express.json()', async () => {
+    appWith((app) => {
+      app.use(express.json());
+      app.all(PATH, createExpressMiddleware(options));
+    });
+    expectSnapError(await rawRequest({ method: 'GET', headers: freshHeaders() }), 405, '4057300');
+  });
+
+  it('without bodyParserErrorHandler, a body express.json() refuses never reaches the route (the problem it solves)', async () => {
+    const { errors } = appWith((app) => {
+      app.use(jsonKeepingRaw());
+      app.all(PATH, createExpressMiddleware(options));
+    });
+    const answer = await rawRequest({ headers: freshHeaders(), chunks: ['grantType=client_credentials'] });
+    expect(answer.json).toEqual({ recorded: true });
+    expect((errors[0] as { type?: unknown }).type).toBe('entity.parse.failed');
+  });
+
+  it.each([
+    ['not JSON', 'entity.parse.failed', () => jsonKeepingRaw(), 'grantType=client_credentials', /could not parse the body \(entity\.parse\.failed\)$/],
+    ['JSON but not strict (a number)', 'entity.parse.failed', () => express.json(), '12345', /\(entity\.parse\.failed\)$/],
+    ['over the parser\'s limit', 'entity.too.large', () => jsonKeepingRaw(undefined, 100), ACCESS_TOKEN_BODY.replace('{}', `{"pad":"${'x'.repeat(200)}"}`), /larger than its limit of 100 bytes \(entity\.too\.large\)$/],
+  ] as const)('bodyParserErrorHandler answers a body express.json() refused (%s): 400 4007300 SNAP JSON', async (_name, type, parser, body, detail) => {
+    const onError = vi.fn();
+    const { errors } = appWith((app) => {
+      const accessToken = createExpressMiddleware({ ...options, onError });
+      app.use(parser());
+      app.all(PATH, accessToken);
+      app.use(PATH, accessToken.bodyParserErrorHandler);
+    });
+    const answer = await rawRequest({ headers: freshHeaders(), chunks: [body] });
+    expectSnapError(answer, 400, '4007300');
+    expect(answer.json.responseMessage).toBe('Bad Request');
+    expect(errors).toEqual([]);
+    const [error, context] = onError.mock.calls[0] as [Error, unknown];
+    expect(error.message).toMatch(new RegExp(`^nicepay-nico: POST ${PATH.replace(/[.]/g, '\\.')}: the body parser before this handler `));
+    expect(error.message).toMatch(detail);
+    expect(error.message).toContain(type);
+    expect(context).toEqual({ status: 400, responseCode: '4007300' });
+    // The app still answers: a token with the verify hook; without it, the raw body is missing.
+    const next = await rawRequest(validRequest());
+    if (type === 'entity.parse.failed' && body === '12345') expectSnapError(next, 500, '5007300');
+    else expectToken(next);
+  });
+
+  it('bodyParserErrorHandler passes any other error on with next(error)', async () => {
+    const accessToken = createExpressMiddleware(options);
+    const { errors } = appWith((app) => {
+      app.use(PATH, (_req: unknown, _res: unknown, next: (error: unknown) => void) => next(Object.assign(new Error('forbidden'), { status: 403 })));
+      app.all(PATH, accessToken);
+      app.use(PATH, accessToken.bodyParserErrorHandler);
+    });
+    expect((await rawRequest(validRequest())).json).toEqual({ recorded: true });
+    expect((errors[0] as Error).message).toBe('forbidden');
+    expect(accessToken.bodyParserErrorHandler.length).toBe(4); // Express calls it with errors only for length 4
+  });
+
+  it('bodyParserErrorHandler takes a parser error wrapped as cause (NestJS 12), and a GET gets 405', async () => {
+    const accessToken = createExpressMiddleware(options);
+    appWith((app) => {
+      app.use(PATH, (_req: unknown, _res: unknown, next: (error: unknown) => void) =>
+        next(Object.assign(new Error('Bad Request'), { status: 400, cause: Object.assign(new SyntaxError('Unexpected token'), { type: 'entity.parse.failed', status: 400 }) })),
+      );
+      app.use(PATH, accessToken.bodyParserErrorHandler);
+    });
+    expectSnapError(await rawRequest(validRequest()), 400, '4007300');
+    expectSnapError(await rawRequest({ method: 'GET', headers: freshHeaders() }), 405, '4057300');
   });
 
   it.each([
@@ -347,14 +675,16 @@ describe('createExpressMiddleware in Express 5', () => {
     expect(errors).toEqual([]);
   });
 
-  it('with a middleware that read the stream and left no req.body: next(TypeError), not a hang', async () => {
+  it('with a middleware that read the stream and left no req.body: its own SNAP 500, not a hang', async () => {
+    const onError = vi.fn();
     const { errors } = appWith((app) => {
       app.use((req: http.IncomingMessage, _res: unknown, next: () => void) => void drain(req).then(() => next()));
-      app.post(PATH, createExpressMiddleware(options));
+      app.post(PATH, createExpressMiddleware({ ...options, onError }));
     });
-    expect((await rawRequest(validRequest())).json).toEqual({ recorded: true });
-    expect(errors[0]).toBeInstanceOf(TypeError);
-    expect((errors[0] as TypeError).message).toContain('already read');
+    expectSnapError(await rawRequest(validRequest()), 500, '5007300');
+    expect(errors).toEqual([]);
+    expect(onError.mock.calls[0]?.[0]).toBeInstanceOf(RawBodyError);
+    expect((onError.mock.calls[0]?.[0] as Error).message).toContain('a middleware before this handler read the body');
   });
 });
 

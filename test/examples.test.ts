@@ -5,16 +5,19 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessTokenIssuer, formatTimestamp, parseTimestamp } from '../src/index.js';
+import { runCli } from './helpers/cli.js';
 import { ACCESS_TOKEN_BODY, makeKeys, signedHeaders, uniqueTimestamp } from './helpers/nicepay.js';
+import { makeNicoKeys, writeNicoKeyFiles } from './helpers/nico-servers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PATH = '/api/v1.0/access-token/b2b';
 const CLIENT = 'IONPAYTEST';
 const SECRET = randomBytes(32).toString('base64');
+const CLIENT_SECRET = randomBytes(64).toString('base64');
 const keys = makeKeys(2048);
 
 const children = new Set<ChildProcess>();
@@ -26,7 +29,7 @@ process.once('exit', killChildren);
 
 beforeAll(() => {
   // `npm test` builds first; a lone `npx vitest run test/examples.test.ts` may not have.
-  if (!['index.js', 'node.js', 'fetch.js'].every((file) => existsSync(`${ROOT}dist/${file}`))) {
+  if (!['index.js', 'node.js', 'fetch.js', 'cli.js'].every((file) => existsSync(`${ROOT}dist/${file}`))) {
     execFileSync('npx', ['tsup'], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 });
   }
 }, 130_000);
@@ -124,8 +127,12 @@ interface Running {
 
 function exampleEnv(overrides: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['NICEPAY_CLIENT_KEY', 'NICEPAY_PUBLIC_KEY', 'TOKEN_SECRET', 'NICEPAY_SANDBOX', 'PORT', 'HOST']) delete env[name];
-  Object.assign(env, { PORT: '0', HOST: '127.0.0.1', NICEPAY_CLIENT_KEY: CLIENT, TOKEN_SECRET: SECRET }, overrides);
+  for (const name of ['NICEPAY_CLIENT_KEY', 'NICEPAY_PUBLIC_KEY', 'NICEPAY_CLIENT_SECRET', 'CVS_INQUIRY_SERVICE_CODE', 'CVS_PAYMENT_SERVICE_CODE', 'TOKEN_SECRET', 'NICEPAY_SANDBOX', 'PORT', 'HOST']) {
+    delete env[name];
+  }
+  // The inquiry and payment settings are read by the examples that serve those endpoints (express).
+  const transactions = { NICEPAY_CLIENT_SECRET: CLIENT_SECRET, CVS_INQUIRY_SERVICE_CODE: '47', CVS_PAYMENT_SERVICE_CODE: '48' };
+  Object.assign(env, { PORT: '0', HOST: '127.0.0.1', NICEPAY_CLIENT_KEY: CLIENT, TOKEN_SECRET: SECRET }, transactions, overrides);
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
   return env;
 }
@@ -207,7 +214,7 @@ async function post(url: string, request: { headers: Record<string, string>; bod
 const NODE_EXAMPLES = [
   // Each is given NICEPAY's key in another accepted form.
   { name: 'node-http', publicKey: keys.publicKeyBase64, getAnswer: 'method' },
-  { name: 'express', publicKey: keys.publicKeyPem.replace(/\n/g, '\\n'), getAnswer: 'framework' },
+  { name: 'express', publicKey: keys.publicKeyPem.replace(/\n/g, '\\n'), getAnswer: 'method' }, // app.all: the SNAP 405
   { name: 'hono', publicKey: keys.publicKeyPem, getAnswer: 'framework' },
 ] as const;
 
@@ -257,6 +264,29 @@ for (const example of NODE_EXAMPLES) {
         expect(posted.status).toBe(200);
         expect(posted.json).toEqual({ status: 'ok', received: { order: 'A-1', amount: 10000 } });
       });
+
+      it('answers a body the global express.json() refuses (not JSON) with the SNAP 400, not an HTML page', async () => {
+        expectSnapError(await post(url, signedRequest(keys.privateKey, 'grantType=client_credentials')), 400, '4007300', 'Bad Request');
+      });
+
+      it('passes the probe on its three endpoints (access token, CVS inquiry, CVS payment), the wrong method included', async () => {
+        const nicoKeys = makeNicoKeys();
+        const keyFiles = writeNicoKeyFiles(nicoKeys);
+        const client = keyFiles.clients[CLIENT] as { privateKey: string; publicKey: string; clientSecret: string };
+        const env = exampleEnv({ NICEPAY_PUBLIC_KEY: readFileSync(client.publicKey, 'utf8'), NICEPAY_CLIENT_SECRET: readFileSync(client.clientSecret, 'utf8') });
+        const nico = await startExample('express', env);
+        try {
+          const args = ['--private-key', client.privateKey, '--client-key', CLIENT, '--client-secret-file', client.clientSecret, '--inquiry-service-code', '47', '--payment-service-code', '48'];
+          const probe = await runCli(['probe', nico.url, ...args], {}, 60_000);
+          expect(probe.stdout).toMatch(/wrong method \(GET\)/);
+          expect(probe.stdout).toMatch(/71 cases: 65 pass, 0 warn, 0 fail, 6 skipped/);
+          expect(probe.code).toBe(0);
+          expect(nico.stderr()).not.toMatch(/RawBodyError|ran before this handler/);
+        } finally {
+          await stop(nico.child);
+          keyFiles.remove();
+        }
+      }, 90_000);
     }
 
     it('logs the refused calls on stderr through onError', () => {

@@ -1,0 +1,50 @@
+// NICEPAY's three NICO endpoints in NestJS (on Express), with the app created with
+// NestFactory.create(AppModule, { rawBody: true }): Nest's JSON parser keeps the raw bytes
+// in req.rawBody, which the endpoints check the signatures against.
+import { All, Catch, Controller, HttpException, Inject, Next, Req, Res, type ArgumentsHost } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
+import type { NextFunction, Request, Response } from 'express';
+import { NICO_PATHS, type NicoEndpoints } from './nico.js';
+
+/** The injection token of the endpoints (`createNicoEndpoints()` in nico.ts). */
+export const NICO = Symbol('NICO endpoints');
+
+// @All, not @Post: every method is answered, a GET with the SNAP 405. @Res(): the endpoint writes the answer.
+@Controller()
+export class NicoController {
+  constructor(@Inject(NICO) private readonly nico: NicoEndpoints) {}
+
+  @All(NICO_PATHS.accessToken)
+  accessToken(@Req() req: Request, @Res() res: Response, @Next() next: NextFunction): void {
+    this.nico.accessToken(req, res, next);
+  }
+
+  @All(NICO_PATHS.inquiry)
+  inquiry(@Req() req: Request, @Res() res: Response, @Next() next: NextFunction): void {
+    this.nico.inquiry(req, res, next);
+  }
+
+  @All(NICO_PATHS.payment)
+  payment(@Req() req: Request, @Res() res: Response, @Next() next: NextFunction): void {
+    this.nico.payment(req, res, next);
+  }
+}
+
+/**
+ * A body Nest's parser refused on a NICO path (not JSON, over its limit) never reaches the
+ * controller, and Nest would answer it with its own JSON. This global filter answers it as
+ * SNAP instead (400 / 400xx00), and leaves every other exception to Nest.
+ */
+@Catch(HttpException)
+export class NicoBodyParserErrors extends BaseExceptionFilter {
+  constructor(@Inject(NICO) private readonly nico: NicoEndpoints) {
+    super();
+  }
+
+  override catch(exception: HttpException, host: ArgumentsHost): void {
+    const [req, res] = [host.switchToHttp().getRequest<Request>(), host.switchToHttp().getResponse<Response>()];
+    const name = (Object.keys(NICO_PATHS) as (keyof typeof NICO_PATHS)[]).find((key) => NICO_PATHS[key] === req.path);
+    if (name === undefined) return super.catch(exception, host);
+    this.nico[name].bodyParserErrorHandler(exception, req, res, () => super.catch(exception, host));
+  }
+}
