@@ -9,6 +9,7 @@ import { ACCESS_TOKEN_SERVICE_CODE, snapResponse, type SnapResponseBody } from '
 /**
  * Stable codes of {@link SnapError}, for `switch (error.code)`. Each maps to exactly one
  * row of the SNAP table (see {@link SNAP_ERROR_TABLE}).
+ * @category Errors
  */
 export type SnapErrorCode =
   /** The request is not parseable: body not JSON, not a JSON object, not UTF-8. `400 xx 00`. */
@@ -46,7 +47,10 @@ export type SnapErrorCode =
   /** The merchant's own code failed; nothing of it is sent. `500 xx 00 General Error`. */
   | 'GENERAL_ERROR';
 
-/** How one {@link SnapErrorCode} is answered. */
+/**
+ * How one {@link SnapErrorCode} is answered.
+ * @category Errors
+ */
 export interface SnapErrorMapping {
   readonly httpStatus: number;
   readonly caseCode: string;
@@ -55,6 +59,7 @@ export interface SnapErrorMapping {
 /**
  * The one table from failure to SNAP answer (HTTP status and case code; the service code
  * is the endpoint's, `73` for the access token).
+ * @category Errors
  */
 export const SNAP_ERROR_TABLE: Readonly<Record<SnapErrorCode, SnapErrorMapping>> = Object.freeze({
   BAD_REQUEST: { httpStatus: 400, caseCode: '00' },
@@ -73,7 +78,10 @@ export const SNAP_ERROR_TABLE: Readonly<Record<SnapErrorCode, SnapErrorMapping>>
   GENERAL_ERROR: { httpStatus: 500, caseCode: '00' },
 });
 
-/** What {@link SnapError} takes besides its code. */
+/**
+ * What {@link SnapError} takes besides its code.
+ * @category Errors
+ */
 export interface SnapErrorInit {
   /** The header or body field at fault, e.g. `"X-TIMESTAMP"`; fills `{field}`. */
   readonly field?: string;
@@ -110,6 +118,7 @@ export interface SnapErrorInit {
  *   throw error;
  * }
  * ```
+ * @category Errors
  */
 export class SnapError extends Error {
   override readonly name = 'SnapError';
@@ -166,7 +175,21 @@ export class SnapError extends Error {
   }
 }
 
-/** `true` when `value` is a {@link SnapError}, also across copies of this package. */
+/**
+ * `true` when `value` is a {@link SnapError}, also across copies of this package.
+ *
+ * @example
+ * ```ts
+ * import { isSnapError, parseTimestamp } from 'nicepay-nico';
+ *
+ * try {
+ *   parseTimestamp('2024-01-22 15:00:01+07:00'); // a space instead of T
+ * } catch (error) {
+ *   if (isSnapError(error)) error.responseCode; // "4007301" (Invalid Field Format {X-TIMESTAMP})
+ * }
+ * ```
+ * @category Errors
+ */
 export function isSnapError(value: unknown): value is SnapError {
   return (
     value instanceof SnapError ||

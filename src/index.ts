@@ -2,7 +2,7 @@
  * nicepay-nico: verify NICEPAY's SNAP access-token request for the Inquiry Convenience
  * Store (NICO) product, and answer it. Pure functions, no I/O, any JavaScript runtime.
  *
- * @packageDocumentation
+ * @module nicepay-nico
  */
 export { SnapError, SNAP_ERROR_TABLE, isSnapError } from './errors.js';
 export type { SnapErrorCode, SnapErrorInit, SnapErrorMapping } from './errors.js';

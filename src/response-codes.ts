@@ -10,7 +10,10 @@
  * @module
  */
 
-/** One row of the SNAP table: an HTTP status, a case code and the standard message. */
+/**
+ * One row of the SNAP table: an HTTP status, a case code and the standard message.
+ * @category Protocol
+ */
 export interface SnapResponseCodeEntry {
   /** HTTP status, e.g. `401`. */
   readonly httpStatus: number;
@@ -28,9 +31,12 @@ const table = (httpStatus: number, messages: readonly string[]): SnapResponseCod
  *
  * @example
  * ```ts
+ * import { SNAP_RESPONSE_CODES } from 'nicepay-nico';
+ *
  * SNAP_RESPONSE_CODES.find((c) => c.httpStatus === 401 && c.caseCode === '01')?.message;
  * // "Invalid Token (B2B)"
  * ```
+ * @category Protocol
  */
 export const SNAP_RESPONSE_CODES: readonly SnapResponseCodeEntry[] = Object.freeze([
   ...table(200, ['Successful']),
@@ -102,10 +108,16 @@ const byKey = new Map<string, SnapResponseCodeEntry>(
   SNAP_RESPONSE_CODES.map((entry) => [`${entry.httpStatus}${entry.caseCode}`, entry]),
 );
 
-/** Service code of NICEPAY's `POST /api/v1.0/access-token/b2b`. */
+/**
+ * Service code of NICEPAY's `POST /api/v1.0/access-token/b2b`.
+ * @category Protocol
+ */
 export const ACCESS_TOKEN_SERVICE_CODE = '73';
 
-/** A response code taken apart. */
+/**
+ * A response code taken apart.
+ * @category Protocol
+ */
 export interface ParsedResponseCode extends SnapResponseCodeEntry {
   /** The seven digits, e.g. `"4017300"`. */
   readonly responseCode: string;
@@ -127,15 +139,18 @@ const describe = (value: unknown): string =>
 /**
  * Take a seven-digit SNAP response code apart and look up its standard message.
  *
- * @throws {RangeError} when `responseCode` is not seven digits, or its HTTP status and
- * case code are not in the SNAP table.
+ * @throws {@link !RangeError | RangeError} when `responseCode` is not seven digits, or its
+ * HTTP status and case code are not in the SNAP table.
  *
  * @example
  * ```ts
+ * import { parseResponseCode } from 'nicepay-nico';
+ *
  * parseResponseCode('4017300');
  * // { responseCode: '4017300', httpStatus: 401, serviceCode: '73', caseCode: '00',
  * //   message: 'Unauthorized. [reason]' }
  * ```
+ * @category Protocol
  */
 export function parseResponseCode(responseCode: string): ParsedResponseCode {
   if (typeof responseCode !== 'string' || !/^[0-9]{7}$/.test(responseCode)) {
@@ -150,7 +165,10 @@ export function parseResponseCode(responseCode: string): ParsedResponseCode {
   return { responseCode, httpStatus: entry.httpStatus, serviceCode: responseCode.slice(3, 5), caseCode, message: entry.message };
 }
 
-/** What {@link snapResponse} takes. */
+/**
+ * What {@link snapResponse} takes.
+ * @category Protocol
+ */
 export interface SnapResponseInit {
   /** HTTP status of a row of the SNAP table, e.g. `400`. */
   readonly httpStatus: number;
@@ -165,7 +183,10 @@ export interface SnapResponseInit {
   readonly detail?: string;
 }
 
-/** The two fields every SNAP response body starts with. */
+/**
+ * The two fields every SNAP response body starts with.
+ * @category Protocol
+ */
 export type SnapResponseBody = {
   readonly responseCode: string;
   readonly responseMessage: string;
@@ -174,15 +195,20 @@ export type SnapResponseBody = {
 /**
  * Compose a SNAP `responseCode` and `responseMessage` for any service code.
  *
- * @throws {RangeError} when the HTTP status and case code are not in the SNAP table.
+ * @throws {@link !RangeError | RangeError} when the HTTP status and case code are not in the
+ * SNAP table; {@link !TypeError | TypeError} when the service code or case code is not two
+ * digits (`"00"`-`"99"`) or an integer 0-99.
  *
  * @example
  * ```ts
+ * import { snapResponse } from 'nicepay-nico';
+ *
  * snapResponse({ httpStatus: 400, serviceCode: 73, caseCode: 2, detail: 'X-TIMESTAMP' });
  * // { responseCode: '4007302', responseMessage: 'Invalid Mandatory Field {X-TIMESTAMP}' }
  * snapResponse({ httpStatus: 401, serviceCode: '24', caseCode: '01' });
  * // { responseCode: '4012401', responseMessage: 'Invalid Token (B2B)' }
  * ```
+ * @category Protocol
  */
 export function snapResponse(init: SnapResponseInit): SnapResponseBody {
   const service = twoDigits(init.serviceCode, 'serviceCode');
@@ -215,10 +241,17 @@ function fillPlaceholder(message: string, detail: string | undefined): string {
 /**
  * Compose only the seven-digit code.
  *
+ * @throws {@link !RangeError | RangeError} or {@link !TypeError | TypeError}, as
+ * {@link snapResponse}.
+ *
  * @example
  * ```ts
+ * import { snapResponseCode } from 'nicepay-nico';
+ *
  * snapResponseCode(401, 73, 0); // "4017300"
+ * snapResponseCode(200, '47', '00'); // "2004700"
  * ```
+ * @category Protocol
  */
 export function snapResponseCode(httpStatus: number, serviceCode: number | string, caseCode: number | string): string {
   return snapResponse({ httpStatus, serviceCode, caseCode }).responseCode;

@@ -9,13 +9,16 @@
  *   `scripts/make-dialect-vectors.mjs` with a made-up test client secret: one signed
  *   inquiry/payment call per way senders compute the symmetric signature (the body minified,
  *   as sent, re-serialised, ...), each with the verdict of a correct NICO server.
- * @module
+ * @module nicepay-nico/vectors
  */
 import dialects from '../test/vectors/nico-dialects.json';
 import rsa from '../test/vectors/nicepay-rsa.json';
 import symmetric from '../test/vectors/nicepay-symmetric.json';
 
-/** NICEPAY's public 1024-bit sandbox key pair (a published test key, never a production secret). */
+/**
+ * NICEPAY's public 1024-bit sandbox key pair (a published test key, never a production secret).
+ * @category Crypto
+ */
 export interface SandboxKeyPair {
   /** Modulus size: 1024. */
   readonly bits: number;
@@ -25,7 +28,10 @@ export interface SandboxKeyPair {
   readonly publicKeySpkiBase64: string;
 }
 
-/** One access-token signature: SHA256withRSA (PKCS#1 v1.5) over `X-CLIENT-KEY|X-TIMESTAMP`. */
+/**
+ * One access-token signature: SHA256withRSA (PKCS#1 v1.5) over `X-CLIENT-KEY|X-TIMESTAMP`.
+ * @category Crypto
+ */
 export interface AccessTokenSignatureVector {
   /** Where NICEPAY published it. */
   readonly source: string;
@@ -39,7 +45,10 @@ export interface AccessTokenSignatureVector {
   readonly signatureBase64: string;
 }
 
-/** One symmetric signature: HMAC-SHA512 with the client secret over `METHOD:path:accessToken:sha256hex(body):X-TIMESTAMP`. */
+/**
+ * One symmetric signature: HMAC-SHA512 with the client secret over `METHOD:path:accessToken:sha256hex(body):X-TIMESTAMP`.
+ * @category Crypto
+ */
 export interface SymmetricSignatureVector {
   /** Where NICEPAY published it. */
   readonly source: string;
@@ -65,6 +74,7 @@ export interface SymmetricSignatureVector {
  * `METHOD:path:accessToken:lowercase(hex(SHA-256(minify(body)))):X-TIMESTAMP`, base64),
  * with the verdict of a correct NICO server, which hashes the body minified (SNAP) and as
  * sent (NICEPAY's SDKs) and accepts either. Generated, not published by NICEPAY.
+ * @category Crypto
  */
 export interface TransactionDialectVector {
   /**
@@ -102,7 +112,10 @@ export interface TransactionDialectVector {
   readonly why: string;
 }
 
-/** Every vector, with its sources. */
+/**
+ * Every vector, with its sources.
+ * @category Crypto
+ */
 export interface NicepayVectors {
   /** What these vectors are and how they were checked. */
   readonly description: string;
@@ -120,6 +133,7 @@ export interface NicepayVectors {
 /**
  * NICEPAY's known-answer vectors for the access-token (RSA) and symmetric (HMAC)
  * signatures, and the generated dialect vectors of the symmetric signature.
+ * @category Crypto
  */
 export const vectors: NicepayVectors = {
   description: `${rsa.description} transactionDialects are the exception: ${dialects.source}.`,
@@ -131,11 +145,23 @@ export const vectors: NicepayVectors = {
   transactionDialects: dialects.transactionDialects as readonly TransactionDialectVector[],
 };
 
-/** Same as `vectors.rsaSandboxKey`. */
+/**
+ * Same as `vectors.rsaSandboxKey`.
+ * @category Crypto
+ */
 export const rsaSandboxKey: SandboxKeyPair = vectors.rsaSandboxKey;
-/** Same as `vectors.accessTokenSignatures`. */
+/**
+ * Same as `vectors.accessTokenSignatures`.
+ * @category Crypto
+ */
 export const accessTokenSignatures: readonly AccessTokenSignatureVector[] = vectors.accessTokenSignatures;
-/** Same as `vectors.symmetricSignatures`. */
+/**
+ * Same as `vectors.symmetricSignatures`.
+ * @category Crypto
+ */
 export const symmetricSignatures: readonly SymmetricSignatureVector[] = vectors.symmetricSignatures;
-/** Same as `vectors.transactionDialects`. */
+/**
+ * Same as `vectors.transactionDialects`.
+ * @category Crypto
+ */
 export const transactionDialects: readonly TransactionDialectVector[] = vectors.transactionDialects;

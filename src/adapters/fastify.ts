@@ -26,7 +26,7 @@
  * app.post('/orders', async (request) => request.body); // still parsed JSON
  * await app.listen({ port: 3000 });
  * ```
- * @module
+ * @module nicepay-nico/fastify
  */
 import { isWellFormedClientKey } from '../protocol/access-token-request.js';
 import { DEFAULT_MAX_BODY_BYTES, joinChunks, type RawBody } from '../protocol/body.js';
@@ -35,7 +35,10 @@ import { ACCESS_TOKEN_SERVICE_CODE, snapResponse } from '../response-codes.js';
 import { createAccessTokenHandler, type AccessTokenHandlerOptions, type EndpointResponse, type ErrorContext } from '../server/access-token-handler.js';
 import { createTransactionHandler, type TransactionHandlerOptions } from '../server/transaction-handler.js';
 
-/** The default paths of the three endpoints, as NICEPAY calls them. */
+/**
+ * The default paths of the three endpoints, as NICEPAY calls them.
+ * @category Adapters
+ */
 export const NICO_PATHS = Object.freeze({
   accessToken: '/api/v1.0/access-token/b2b',
   inquiry: '/api/v1.0/cvs/inquiry',
@@ -48,6 +51,7 @@ export const NICO_PATHS = Object.freeze({
  *
  * `Inquiry` and `Payment` are the body types your `handle` functions get (default: a plain
  * JSON object).
+ * @category Adapters
  */
 export type FastifyNicoOptions<Inquiry extends object = Readonly<Record<string, unknown>>, Payment extends object = Readonly<Record<string, unknown>>> = {
   /** The access-token endpoint (required): options of {@link createAccessTokenHandler}. */
@@ -68,6 +72,7 @@ export type FastifyNicoOptions<Inquiry extends object = Readonly<Record<string, 
  * which every Fastify 5 instance has. (The plugin relies on Fastify 5's documented
  * behaviour of each; the loose parameter types only keep `fastify` out of this package's
  * types.)
+ * @category Adapters
  */
 export interface FastifyInstanceLike {
   route(...args: never[]): unknown;
@@ -75,7 +80,10 @@ export interface FastifyInstanceLike {
   removeAllContentTypeParsers(...args: never[]): unknown;
 }
 
-/** The plugin's type: `app.register(fastifyNico, options)`. */
+/**
+ * The plugin's type: `app.register(fastifyNico, options)`.
+ * @category Adapters
+ */
 export type FastifyNicoPlugin = <Inquiry extends object = Readonly<Record<string, unknown>>, Payment extends object = Readonly<Record<string, unknown>>>(
   instance: FastifyInstanceLike,
   options: FastifyNicoOptions<Inquiry, Payment>,
@@ -346,18 +354,29 @@ function twoDigits(serviceCode: string | number): string {
  * Requires Fastify 5 (declared in the plugin's metadata; Fastify refuses to load it
  * elsewhere).
  *
- * @throws {TypeError} (as the rejection of `app.register` / `app.ready()`) for bad options:
- * those of {@link createAccessTokenHandler} and {@link createTransactionHandler}, a missing
- * `accessToken`, or a path that does not start with `/`.
+ * @throws {@link !TypeError | TypeError} (as the rejection of `app.register` / `app.ready()`)
+ * for bad options: those of {@link createAccessTokenHandler} and
+ * {@link createTransactionHandler}, a missing `accessToken`, or a path that does not start
+ * with `/`.
  *
  * @example
  * ```ts
+ * import Fastify from 'fastify';
+ * import { fastifyNico, type TransactionHandlerOptions } from 'nicepay-nico/fastify';
+ *
+ * const payment: TransactionHandlerOptions = {
+ *   serviceCode: '48', clients, tokens, externalIds, // shared with inquiry
+ *   idempotency: { key: ({ body }) => body.paymentRequestId },
+ *   handle: pay,
+ * };
+ * const app = Fastify();
  * await app.register(fastifyNico, {
- *   accessToken: { clients: { IONPAYTEST: publicKey }, tokenSecret },
+ *   accessToken: { clients: { IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY! }, tokenSecret: process.env.TOKEN_SECRET! },
  *   inquiry: { serviceCode: '47', clients, tokens, externalIds, handle: inquire },
- *   payment: { serviceCode: '48', clients, tokens, externalIds, idempotency: { key: ({ body }) => body.paymentRequestId }, handle: pay },
+ *   payment,
  * });
  * ```
+ * @category Adapters
  */
 export const fastifyNico: FastifyNicoPlugin = async (instance, options) => {
   const app = instance as unknown as Instance;
@@ -412,5 +431,7 @@ export const fastifyNico: FastifyNicoPlugin = async (instance, options) => {
 Object.defineProperty(fastifyNico, Symbol.for('fastify.display-name'), { value: 'nicepay-nico' });
 Object.defineProperty(fastifyNico, Symbol.for('plugin-meta'), { value: Object.freeze({ name: 'nicepay-nico', fastify: '5.x' }) });
 
+/** @category Token */
 export type { AccessTokenHandlerOptions } from '../server/access-token-handler.js';
+/** @category Inquiry & payment */
 export type { TransactionHandlerOptions } from '../server/transaction-handler.js';

@@ -10,7 +10,7 @@
  * // Next.js:     export const POST = accessToken;
  * // Deno / Bun:  Deno.serve(accessToken) / Bun.serve({ fetch: accessToken })
  * ```
- * @module
+ * @module nicepay-nico/fetch
  */
 import { DEFAULT_MAX_BODY_BYTES, joinChunks } from '../protocol/body.js';
 import { createAccessTokenHandler, type AccessTokenHandlerOptions, type EndpointResponse } from '../server/access-token-handler.js';
@@ -45,7 +45,10 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
 /** Any endpoint of this package: request object in, response object out. */
 type Endpoint = (request: { method: string; path: string; headers: Headers; body: Uint8Array }) => Promise<EndpointResponse>;
 
-/** What the Fetch handlers take besides the `Request`. */
+/**
+ * What the Fetch handlers take besides the `Request`.
+ * @category Adapters
+ */
 export interface FetchCallInit {
   /**
    * The request target exactly as it came on the wire (`/api/v1.0/cvs/inquiry?ref='A1'`),
@@ -91,6 +94,24 @@ function fetchHandler(endpoint: Endpoint, limit: number): (request: Request, ini
 /**
  * Create a Fetch-API access-token endpoint. Options are those of
  * {@link createAccessTokenHandler}; the body is read raw, at most `maxBodyBytes + 1` bytes.
+ * The returned function resolves to the SNAP answer as a `Response` and never rejects.
+ *
+ * @throws {@link !TypeError | TypeError} at creation for bad options (see
+ * {@link createAccessTokenHandler}).
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono';
+ * import { createFetchHandler } from 'nicepay-nico/fetch';
+ *
+ * const accessToken = createFetchHandler({
+ *   clients: { IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY! },
+ *   tokenSecret: process.env.TOKEN_SECRET!, // >= 32 bytes
+ * });
+ * const app = new Hono();
+ * app.all('/api/v1.0/access-token/b2b', (c) => accessToken(c.req.raw)); // all: a GET gets the SNAP 405
+ * ```
+ * @category Adapters
  */
 export function createFetchHandler(options: AccessTokenHandlerOptions): (request: Request, init?: FetchCallInit) => Promise<Response> {
   return fetchHandler(createAccessTokenHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
@@ -100,16 +121,35 @@ export function createFetchHandler(options: AccessTokenHandlerOptions): (request
  * Create a Fetch-API endpoint for a call after the token (CVS inquiry or payment); options
  * are those of {@link createTransactionHandler}. The signed path is taken from
  * `init.requestTarget` when given (the target as sent), else from `request.url`, which
- * the runtime may have re-encoded (see {@link FetchCallInit}).
+ * the runtime may have re-encoded (see {@link FetchCallInit}). The returned function never
+ * rejects.
+ *
+ * @throws {@link !TypeError | TypeError} at creation for bad options (see
+ * {@link createTransactionHandler}).
  *
  * @example
  * ```ts
- * app.post('/api/v1.0/cvs/inquiry', (c) => inquiry(c.req.raw, { requestTarget: c.env.incoming.url })); // Hono on @hono/node-server
+ * import { serve, type HttpBindings } from '@hono/node-server';
+ * import { Hono } from 'hono';
+ * import { createFetchTransactionHandler } from 'nicepay-nico/fetch';
+ *
+ * const inquiry = createFetchTransactionHandler({
+ *   serviceCode: '47', // the CVS inquiry service code NICEPAY gave you
+ *   clients, tokens, externalIds, // shared with the payment endpoint
+ *   handle: async ({ body }, { answer }) => answer.ok(await findBill(body)),
+ * });
+ * const app = new Hono<{ Bindings: HttpBindings }>();
+ * // the request target as sent (@hono/node-server has it), so the signed query is checked as sent:
+ * app.all('/api/v1.0/cvs/inquiry', (c) => inquiry(c.req.raw, { requestTarget: c.env.incoming.url }));
+ * serve(app);
  * ```
+ * @category Adapters
  */
 export function createFetchTransactionHandler<Body extends object = Readonly<Record<string, unknown>>>(options: TransactionHandlerOptions<Body>): (request: Request, init?: FetchCallInit) => Promise<Response> {
   return fetchHandler(createTransactionHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
 }
 
+/** @category Token */
 export type { AccessTokenHandlerOptions } from '../server/access-token-handler.js';
+/** @category Inquiry & payment */
 export type { TransactionHandlerOptions } from '../server/transaction-handler.js';

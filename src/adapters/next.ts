@@ -13,7 +13,7 @@
  *   tokenSecret: process.env.TOKEN_SECRET!,
  * }));
  * ```
- * @module
+ * @module nicepay-nico/next
  */
 import { formatTimestamp } from '../protocol/timestamp.js';
 import { ACCESS_TOKEN_SERVICE_CODE, snapResponse } from '../response-codes.js';
@@ -26,15 +26,20 @@ import { createFetchHandler, createFetchTransactionHandler } from './fetch.js';
  * first request, not when the route module is imported, and its result is kept: later
  * requests reuse the same handler. When it throws or rejects (or the options are refused),
  * nothing is kept and the next request calls it again.
+ * @category Adapters
  */
 export type LazyOptions<Options> = Options | (() => Options | Promise<Options>);
 
-/** One route handler: what Next.js calls with the request (its second argument is ignored). */
+/**
+ * One route handler: what Next.js calls with the request (its second argument is ignored).
+ * @category Adapters
+ */
 export type NextRouteHandler = (request: Request, context?: unknown) => Promise<Response>;
 
 /**
  * A handler for each HTTP method Next.js route modules export; all of them are the same
  * endpoint, which answers anything but `POST` with the SNAP `405`.
+ * @category Adapters
  */
 export interface NextRouteHandlers {
   readonly GET: NextRouteHandler;
@@ -46,7 +51,10 @@ export interface NextRouteHandlers {
   readonly OPTIONS: NextRouteHandler;
 }
 
-/** The second argument of {@link createNextRouteHandlers}. */
+/**
+ * The second argument of {@link createNextRouteHandlers}.
+ * @category Adapters
+ */
 export interface NextRouteInit {
   /**
    * Called with the error when the options function throws or rejects, or the options
@@ -57,7 +65,10 @@ export interface NextRouteInit {
   readonly onConfigError?: (error: unknown) => void;
 }
 
-/** The second argument of {@link createNextTransactionRouteHandlers}. */
+/**
+ * The second argument of {@link createNextTransactionRouteHandlers}.
+ * @category Adapters
+ */
 export interface NextTransactionRouteInit extends NextRouteInit {
   /**
    * The endpoint's service code, for the `500xx00` answered while the options cannot be
@@ -133,18 +144,22 @@ function routeHandlers<Options>(options: LazyOptions<Options>, create: (options:
  * The signed path is taken from `request.url` (Next.js gives no raw request target): fine
  * for NICEPAY's paths, which have no query.
  *
- * @throws {TypeError} when `options` is neither an object nor a function, or
- * `init.onConfigError` is not a function (bad option values are found on the first
+ * @throws {@link !TypeError | TypeError} when `options` is neither an object nor a function,
+ * or `init.onConfigError` is not a function (bad option values are found on the first
  * request, see above).
  *
  * @example
  * ```ts
+ * // app/api/v1.0/access-token/b2b/route.ts
+ * import { createNextRouteHandlers } from 'nicepay-nico/next';
+ *
  * export const dynamic = 'force-dynamic'; // never prerendered
  * export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = createNextRouteHandlers(() => ({
  *   clients: { [process.env.NICEPAY_CLIENT_KEY!]: process.env.NICEPAY_PUBLIC_KEY! },
  *   tokenSecret: process.env.TOKEN_SECRET!,
  * }));
  * ```
+ * @category Adapters
  */
 export function createNextRouteHandlers(options: LazyOptions<AccessTokenHandlerOptions>, init?: NextRouteInit): NextRouteHandlers {
   return routeHandlers(options, createFetchHandler, ACCESS_TOKEN_SERVICE_CODE, init, 'createNextRouteHandlers');
@@ -162,12 +177,13 @@ export function createNextRouteHandlers(options: LazyOptions<AccessTokenHandlerO
  * Keep stores shared by both endpoints (`externalIds`, a Redis `replayCache`) in a module
  * both route files import; each route module is its own instance otherwise.
  *
- * @throws {TypeError} when `options` is neither an object nor a function, or
- * `init.onConfigError` is not a function.
+ * @throws {@link !TypeError | TypeError} when `options` is neither an object nor a function,
+ * `init.onConfigError` is not a function, or `init.serviceCode` is not two digits.
  *
  * @example
  * ```ts
  * // app/api/v1.0/cvs/payment/route.ts
+ * import { createNextTransactionRouteHandlers } from 'nicepay-nico/next';
  * import { nicoCommon } from '../../../../../lib/nico'; // clients, tokens, externalIds
  * export const dynamic = 'force-dynamic';
  * export const { GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS } = createNextTransactionRouteHandlers(() => ({
@@ -177,6 +193,7 @@ export function createNextRouteHandlers(options: LazyOptions<AccessTokenHandlerO
  *   handle: async ({ body }, { answer }) => answer.ok(await markPaid(body)),
  * }), { serviceCode: '48' });
  * ```
+ * @category Adapters
  */
 export function createNextTransactionRouteHandlers<Body extends object = Readonly<Record<string, unknown>>>(
   options: LazyOptions<TransactionHandlerOptions<Body>>,
@@ -189,5 +206,7 @@ export function createNextTransactionRouteHandlers<Body extends object = Readonl
   return routeHandlers(options, (o: TransactionHandlerOptions<Body>) => createFetchTransactionHandler(o), serviceCode, init, 'createNextTransactionRouteHandlers');
 }
 
+/** @category Token */
 export type { AccessTokenHandlerOptions } from '../server/access-token-handler.js';
+/** @category Inquiry & payment */
 export type { TransactionHandlerOptions } from '../server/transaction-handler.js';

@@ -20,6 +20,7 @@
  *
  * @example
  * ```ts
+ * import http from 'node:http';
  * import { createNodeHandler, createExpressMiddleware } from 'nicepay-nico/node';
  * const options = { clients: { IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY! }, tokenSecret: process.env.TOKEN_SECRET! };
  * http.createServer(createNodeHandler(options)).listen(3000);
@@ -28,7 +29,7 @@
  * app.all('/api/v1.0/access-token/b2b', accessToken);
  * app.use('/api/v1.0/access-token/b2b', accessToken.bodyParserErrorHandler); // after express.json()
  * ```
- * @module
+ * @module nicepay-nico/node
  */
 import { SnapError } from '../errors.js';
 import { DEFAULT_MAX_BODY_BYTES, joinChunks, type RawBody } from '../protocol/body.js';
@@ -39,6 +40,7 @@ import { createTransactionHandler, type TransactionHandlerOptions } from '../ser
  * The parts of `http.IncomingMessage` (or an Express or NestJS request) the adapters use.
  * Structural, so a request typed by any `@types/node` from 20 on, `@types/express` 4 or 5,
  * or NestJS's `RawBodyRequest` fits.
+ * @category Adapters
  */
 export interface NodeRequestLike {
   readonly method?: string | undefined;
@@ -65,14 +67,20 @@ export interface NodeRequestLike {
   resume?(): unknown;
 }
 
-/** The parts of `http.ServerResponse` (or an Express response) the adapters use. */
+/**
+ * The parts of `http.ServerResponse` (or an Express response) the adapters use.
+ * @category Adapters
+ */
 export interface NodeResponseLike {
   writeHead(status: number, headers: Record<string, string>): unknown;
   end(body: string): unknown;
   readonly headersSent?: boolean;
 }
 
-/** Options of the Node adapters, besides the endpoint's own options. */
+/**
+ * Options of the Node adapters, besides the endpoint's own options.
+ * @category Adapters
+ */
 export interface NodeAdapterOptions {
   /**
    * Longest time, in milliseconds, to receive the request body from the moment the adapter
@@ -85,7 +93,10 @@ export interface NodeAdapterOptions {
   readonly bodyTimeoutMs?: number;
 }
 
-/** Default of {@link NodeAdapterOptions.bodyTimeoutMs}: 10 000 ms. */
+/**
+ * Default of {@link NodeAdapterOptions.bodyTimeoutMs}: 10 000 ms.
+ * @category Adapters
+ */
 export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
 
 /** The longest delay `setTimeout` takes (2^31 - 1 ms). */
@@ -101,6 +112,7 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
  * app.use(express.json({ verify: (req, _res, buf) => { req.rawBody = buf; } })) (NestJS:
  * NestFactory.create(AppModule, { rawBody: true })), or register this route before
  * app.use(express.json()).`
+ * @category Errors
  */
 export class RawBodyError extends TypeError {
   override readonly name = 'RawBodyError';
@@ -317,16 +329,28 @@ async function answerParserError(adapter: Adapter, req: NodeRequestLike, res: No
 // ---------------------------------------------------------------------------------------
 // The adapters
 
-/** A `node:http` request listener; the promise settles once the answer is written, and never rejects. */
+/**
+ * A `node:http` request listener; the promise settles once the answer is written, and never rejects.
+ * @category Adapters
+ */
 export type NodeListener = (req: NodeRequestLike, res: NodeResponseLike) => Promise<void>;
 
-/** An Express request handler. */
+/**
+ * An Express request handler.
+ * @category Adapters
+ */
 export type ExpressHandler = (req: NodeRequestLike, res: NodeResponseLike, next: (error?: unknown) => void) => void;
 
-/** An Express error-handling middleware (four parameters). */
+/**
+ * An Express error-handling middleware (four parameters).
+ * @category Adapters
+ */
 export type ExpressErrorHandler = (error: unknown, req: NodeRequestLike, res: NodeResponseLike, next: (error?: unknown) => void) => void;
 
-/** The Express middleware of one endpoint, with its error handler for body parsers that run before it. */
+/**
+ * The Express middleware of one endpoint, with its error handler for body parsers that run before it.
+ * @category Adapters
+ */
 export interface ExpressMiddleware extends ExpressHandler {
   /**
    * Error-handling middleware (four parameters) for the same endpoint. A body parser that
@@ -387,7 +411,22 @@ function expressMiddleware(adapter: Adapter): ExpressMiddleware {
  * A body parsed without its raw bytes, or a stream read by someone else, is answered
  * `500 / 5007300 General Error` and `onError` gets a {@link RawBodyError}.
  *
- * @throws {TypeError} at creation for bad options (the endpoint's, or `bodyTimeoutMs`).
+ * @throws {@link !TypeError | TypeError} at creation for bad options (the endpoint's, or
+ * `bodyTimeoutMs`); {@link nicepay-nico!KeyImportError | KeyImportError} for a public key
+ * that cannot be imported.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { createNodeHandler } from 'nicepay-nico/node';
+ *
+ * const accessToken = createNodeHandler({
+ *   clients: { IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY! },
+ *   tokenSecret: process.env.TOKEN_SECRET!, // >= 32 bytes
+ * });
+ * createServer(accessToken).listen(3000); // every path is the access-token endpoint (a GET gets the SNAP 405)
+ * ```
+ * @category Adapters
  */
 export function createNodeHandler(options: AccessTokenHandlerOptions & NodeAdapterOptions): NodeListener {
   return nodeListener(adapterOf('createNodeHandler', options, createAccessTokenHandler));
@@ -403,7 +442,25 @@ export function createNodeHandler(options: AccessTokenHandlerOptions & NodeAdapt
  * naming the route and the fix. With a parser before it, also mount its
  * {@link ExpressMiddleware.bodyParserErrorHandler}.
  *
- * @throws {TypeError} at creation for bad options (the endpoint's, or `bodyTimeoutMs`).
+ * @throws {@link !TypeError | TypeError} at creation for bad options (the endpoint's, or
+ * `bodyTimeoutMs`); {@link nicepay-nico!KeyImportError | KeyImportError} for a public key
+ * that cannot be imported.
+ *
+ * @example
+ * ```ts
+ * import express from 'express';
+ * import { createExpressMiddleware } from 'nicepay-nico/node';
+ *
+ * const app = express();
+ * app.use(express.json({ verify: (req, _res, buf) => Object.assign(req, { rawBody: buf }) })); // keeps the raw bytes
+ * const accessToken = createExpressMiddleware({
+ *   clients: { IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY! },
+ *   tokenSecret: process.env.TOKEN_SECRET!,
+ * });
+ * app.all('/api/v1.0/access-token/b2b', accessToken);
+ * app.use('/api/v1.0/access-token/b2b', accessToken.bodyParserErrorHandler); // the parser's refusals as SNAP 400
+ * ```
+ * @category Adapters
  */
 export function createExpressMiddleware(options: AccessTokenHandlerOptions & NodeAdapterOptions): ExpressMiddleware {
   return expressMiddleware(adapterOf('createExpressMiddleware', options, createAccessTokenHandler));
@@ -415,7 +472,28 @@ export function createExpressMiddleware(options: AccessTokenHandlerOptions & Nod
  * Same raw-body rules as {@link createNodeHandler}; refusals use the endpoint's service code
  * (`500xx00`, `400xx00`).
  *
- * @throws {TypeError} at creation for bad options (the endpoint's, or `bodyTimeoutMs`).
+ * @throws {@link !TypeError | TypeError} at creation for bad options (the endpoint's, or
+ * `bodyTimeoutMs`); {@link nicepay-nico!KeyImportError | KeyImportError} for a public key
+ * that cannot be imported.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { createAccessTokenIssuer } from 'nicepay-nico';
+ * import { createNodeTransactionHandler } from 'nicepay-nico/node';
+ *
+ * const inquiry = createNodeTransactionHandler({
+ *   serviceCode: '47', // the CVS inquiry service code NICEPAY gave you
+ *   clients: { IONPAYTEST: { clientSecret: process.env.NICEPAY_CLIENT_SECRET! } },
+ *   tokens: createAccessTokenIssuer({ secret: process.env.TOKEN_SECRET! }), // the access-token endpoint's tokenSecret
+ *   handle: async ({ body }, { answer }) => answer.ok(await findBill(body)),
+ * });
+ * createServer((req, res) => {
+ *   if (req.url?.startsWith('/api/v1.0/cvs/inquiry')) void inquiry(req, res);
+ *   else res.writeHead(404).end();
+ * }).listen(3000);
+ * ```
+ * @category Adapters
  */
 export function createNodeTransactionHandler<Body extends object = Readonly<Record<string, unknown>>>(
   options: TransactionHandlerOptions<Body> & NodeAdapterOptions,
@@ -428,7 +506,24 @@ export function createNodeTransactionHandler<Body extends object = Readonly<Reco
  * `app.all('/api/v1.0/cvs/inquiry', createExpressTransactionMiddleware(options))`; same
  * raw-body rules as {@link createExpressMiddleware}, with the endpoint's service code.
  *
- * @throws {TypeError} at creation for bad options (the endpoint's, or `bodyTimeoutMs`).
+ * @throws {@link !TypeError | TypeError} at creation for bad options (the endpoint's, or
+ * `bodyTimeoutMs`); {@link nicepay-nico!KeyImportError | KeyImportError} for a public key
+ * that cannot be imported.
+ *
+ * @example
+ * ```ts
+ * import { createExpressTransactionMiddleware } from 'nicepay-nico/node';
+ *
+ * const payment = createExpressTransactionMiddleware({
+ *   serviceCode: '48', // the CVS payment service code NICEPAY gave you
+ *   clients, tokens, externalIds, // shared with the inquiry endpoint
+ *   idempotency: { key: ({ body }) => body.paymentRequestId },
+ *   handle: async ({ body }, { answer }) => answer.ok(await markPaid(body)),
+ * });
+ * app.all('/api/v1.0/cvs/payment', payment);
+ * app.use('/api/v1.0/cvs/payment', payment.bodyParserErrorHandler); // with a body parser before it
+ * ```
+ * @category Adapters
  */
 export function createExpressTransactionMiddleware<Body extends object = Readonly<Record<string, unknown>>>(
   options: TransactionHandlerOptions<Body> & NodeAdapterOptions,
@@ -436,5 +531,7 @@ export function createExpressTransactionMiddleware<Body extends object = Readonl
   return expressMiddleware(adapterOf('createExpressTransactionMiddleware', options, (o: TransactionHandlerOptions<Body>) => createTransactionHandler(o)));
 }
 
+/** @category Token */
 export type { AccessTokenHandlerOptions } from '../server/access-token-handler.js';
+/** @category Inquiry & payment */
 export type { TransactionHandlerOptions } from '../server/transaction-handler.js';

@@ -13,10 +13,16 @@ export function utf8(text: string): Uint8Array {
  * Compare two byte arrays in time that depends only on their lengths, never on where they
  * differ. Lengths are not secret here (they are fixed by the key or the algorithm).
  *
+ * @throws {@link !TypeError | TypeError} when either argument is not a `Uint8Array`.
+ *
  * @example
  * ```ts
+ * import { timingSafeEqual } from 'nicepay-nico';
+ *
  * timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2])); // true
+ * timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3])); // false
  * ```
+ * @category Crypto
  */
 export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array)) {

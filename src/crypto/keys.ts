@@ -19,7 +19,10 @@ import {
   type DerElement,
 } from './der.js';
 
-/** An RSA public key, as returned by {@link importPublicKey}. */
+/**
+ * An RSA public key, as returned by {@link importPublicKey}.
+ * @category Crypto
+ */
 export interface RsaPublicKey {
   readonly type: 'rsa-public';
   /** Modulus. */
@@ -32,7 +35,10 @@ export interface RsaPublicKey {
   readonly byteLength: number;
 }
 
-/** An RSA private key, as returned by {@link importPrivateKey}. */
+/**
+ * An RSA private key, as returned by {@link importPrivateKey}.
+ * @category Crypto
+ */
 export interface RsaPrivateKey {
   readonly type: 'rsa-private';
   readonly n: bigint;
@@ -49,10 +55,16 @@ export interface RsaPrivateKey {
   readonly publicKey: RsaPublicKey;
 }
 
-/** What the key importers accept: PEM or base64 text, or DER bytes. */
+/**
+ * What the key importers accept: PEM or base64 text, or DER bytes.
+ * @category Crypto
+ */
 export type KeyInput = string | Uint8Array;
 
-/** Options of {@link importPublicKey} and {@link importPrivateKey}. */
+/**
+ * Options of {@link importPublicKey} and {@link importPrivateKey}.
+ * @category Crypto
+ */
 export interface KeyImportOptions {
   /**
    * Smallest modulus accepted, in bits. Default `2048`. NICEPAY's sandbox key is 1024-bit:
@@ -61,7 +73,10 @@ export interface KeyImportOptions {
   readonly minModulusBits?: number;
 }
 
-/** Stable codes of {@link KeyImportError}. */
+/**
+ * Stable codes of {@link KeyImportError}.
+ * @category Errors
+ */
 export type KeyImportErrorCode =
   /** Neither PEM nor base64 nor DER of a known structure; or DER that is not strict. */
   | 'KEY_FORMAT'
@@ -78,7 +93,10 @@ export type KeyImportErrorCode =
   /** Public exponent even, 1, or larger than 2^256; or private parts inconsistent. */
   | 'KEY_PARAMETERS';
 
-/** A key that cannot be imported; `code` says why, `message` says what to do. */
+/**
+ * A key that cannot be imported; `code` says why, `message` says what to do.
+ * @category Errors
+ */
 export class KeyImportError extends TypeError {
   override readonly name = 'KeyImportError';
   readonly code: KeyImportErrorCode;
@@ -137,12 +155,21 @@ const validatedPrivate = new WeakSet<object>();
  *
  * Import once at start-up and reuse the result: it is immutable.
  *
+ * @throws {@link KeyImportError} for a key it refuses (`code` says why, the message what to
+ * do); {@link !TypeError | TypeError} for input that is neither text nor bytes, or a
+ * `minModulusBits` that is not an integer from 1024 to 16384.
+ *
  * @example
  * ```ts
- * const nicepayKey = importPublicKey(process.env.NICEPAY_PUBLIC_KEY!); // "MIIBIjANBg..."
+ * import { importPublicKey } from 'nicepay-nico';
+ * import { rsaSandboxKey } from 'nicepay-nico/vectors';
+ *
+ * const nicepayKey = importPublicKey(process.env.NICEPAY_PUBLIC_KEY!); // "MIIBIjANBg..." as NICEPAY sent it
  * nicepayKey.bits; // 2048
- * const sandboxKey = importPublicKey(sandboxBase64, { minModulusBits: 1024 });
+ * const sandboxKey = importPublicKey(rsaSandboxKey.publicKeySpkiBase64, { minModulusBits: 1024 });
+ * sandboxKey.bits; // 1024
  * ```
+ * @category Crypto
  */
 export function importPublicKey(input: KeyInput, options: KeyImportOptions = {}): RsaPublicKey {
   const minBits = checkMinBits(options, 'importPublicKey');
@@ -172,11 +199,21 @@ export function importPublicKey(input: KeyInput, options: KeyImportOptions = {})
  * (PKCS#1), their bare base64, or DER bytes; same text tolerance as {@link importPublicKey}.
  * Used to sign like NICEPAY in tests, simulators and the command-line tool.
  *
+ * @throws {@link KeyImportError} for a key it refuses (a public key or certificate, an
+ * encrypted or non-RSA key, a modulus under `minModulusBits`, numbers that do not fit
+ * together); {@link !TypeError | TypeError} as {@link importPublicKey}.
+ *
  * @example
  * ```ts
- * const key = importPrivateKey(readFileSync('nicepay-sandbox.pem', 'utf8'), { minModulusBits: 1024 });
+ * import { buildStringToSign, importPrivateKey, signStringToSign } from 'nicepay-nico';
+ * import { rsaSandboxKey } from 'nicepay-nico/vectors';
+ *
+ * // NICEPAY's published 1024-bit sandbox key (PEM text or a DER file's bytes work too)
+ * const key = importPrivateKey(rsaSandboxKey.privateKeyPkcs8Base64, { minModulusBits: 1024 });
  * const signature = signStringToSign(key, buildStringToSign('IONPAYTEST', '2024-01-22T15:00:01+07:00'));
+ * key.publicKey.bits; // 1024
  * ```
+ * @category Crypto
  */
 export function importPrivateKey(input: KeyInput, options: KeyImportOptions = {}): RsaPrivateKey {
   const fn = 'importPrivateKey';

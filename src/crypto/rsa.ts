@@ -78,11 +78,19 @@ function modPowPrivate(base: bigint, exponent: bigint, modulus: bigint): bigint 
  * Import the key once ({@link importPublicKey}) and pass the result; key text is accepted
  * too and imported on each call.
  *
+ * @throws {@link KeyImportError} or {@link !TypeError | TypeError} when `publicKey` is not a
+ * key (see {@link importPublicKey}); {@link !TypeError | TypeError} for a non-string
+ * `stringToSign`.
+ *
  * @example
  * ```ts
- * const key = importPublicKey(NICEPAY_PUBLIC_KEY);
- * const ok = verifySignature(key, buildStringToSign(clientKey, timestamp), headers['x-signature']);
+ * import { buildStringToSign, importPublicKey, verifySignature } from 'nicepay-nico';
+ *
+ * const nicepayKey = importPublicKey(process.env.NICEPAY_PUBLIC_KEY!); // once, at start-up
+ * // X-CLIENT-KEY, X-TIMESTAMP and X-SIGNATURE exactly as received:
+ * const ok = verifySignature(nicepayKey, buildStringToSign(clientKey, timestamp), signature); // true or false
  * ```
+ * @category Crypto
  */
 export function verifySignature(publicKey: RsaPublicKey | KeyInput, stringToSign: string, signatureBase64: string): boolean {
   const key = toPublicKey(publicKey, {}, 'verifySignature');
@@ -132,12 +140,20 @@ export function verifyBytes(key: RsaPublicKey, message: Uint8Array, signature: U
  * For tests, simulators and the command-line tool: a merchant never needs NICEPAY's
  * private key. Uses CRT with blinding, and checks its own result before returning it.
  *
+ * @throws {@link KeyImportError} or {@link !TypeError | TypeError} when `privateKey` is not a
+ * private key (see {@link importPrivateKey}); {@link !TypeError | TypeError} for a non-string
+ * `stringToSign`.
+ *
  * @example
  * ```ts
- * const key = importPrivateKey(sandboxPkcs8Base64, { minModulusBits: 1024 });
+ * import { importPrivateKey, signStringToSign } from 'nicepay-nico';
+ * import { rsaSandboxKey } from 'nicepay-nico/vectors';
+ *
+ * const key = importPrivateKey(rsaSandboxKey.privateKeyPkcs8Base64, { minModulusBits: 1024 });
  * signStringToSign(key, 'IONPAYTEST|2023-02-22T14:43:27+07:00');
- * // "H0SI/1ArKnqoNdKeeO0KD+3RVuho..."
+ * // "H0SI/1ArKnqoNdKeeO0KD+3RVuho..." (NICEPAY's own vector: PKCS#1 v1.5 is deterministic)
  * ```
+ * @category Crypto
  */
 export function signStringToSign(privateKey: RsaPrivateKey | KeyInput, stringToSign: string): string {
   const key = toPrivateKey(privateKey, {}, 'signStringToSign');

@@ -11,7 +11,10 @@ import { readHeaders, requireHeader, requireJsonContentType, type HeadersInput }
 import { buildStringToSign } from './string-to-sign.js';
 import { checkFreshness, parseTimestampField, type ParsedTimestamp } from './timestamp.js';
 
-/** The request as the verification needs it. */
+/**
+ * The request as the verification needs it.
+ * @category Token
+ */
 export interface AccessTokenRequest {
   /** Request headers (names in any case). */
   readonly headers: HeadersInput;
@@ -19,10 +22,16 @@ export interface AccessTokenRequest {
   readonly body: RawBody;
 }
 
-/** NICEPAY public keys by client key (`X-CLIENT-KEY`, the merchant id NICEPAY uses). */
+/**
+ * NICEPAY public keys by client key (`X-CLIENT-KEY`, the merchant id NICEPAY uses).
+ * @category Token
+ */
 export type ClientKeys = Readonly<Record<string, RsaPublicKey | KeyInput>>;
 
-/** Options of {@link verifyAccessTokenRequest}. */
+/**
+ * Options of {@link verifyAccessTokenRequest}.
+ * @category Token
+ */
 export interface AccessTokenVerifyOptions extends KeyImportOptions {
   /**
    * Each accepted `X-CLIENT-KEY` with the NICEPAY public key that verifies its requests,
@@ -43,7 +52,10 @@ export interface AccessTokenVerifyOptions extends KeyImportOptions {
   readonly requireAdditionalInfo?: boolean;
 }
 
-/** What {@link verifyAccessTokenRequest} verified. */
+/**
+ * What {@link verifyAccessTokenRequest} verified.
+ * @category Token
+ */
 export interface VerifiedAccessTokenRequest {
   /** The verified `X-CLIENT-KEY`. */
   readonly clientKey: string;
@@ -209,24 +221,28 @@ export function finishAccessTokenVerification(
  * then the RSA signature.
  *
  * @returns what was verified.
- * @throws {SnapError} with the SNAP answer of the first failure:
+ * @throws {@link SnapError} with the SNAP answer of the first failure:
  * - missing header or body field: `400 / 4007302 Invalid Mandatory Field {name}`;
  * - malformed one (timestamp, `grantType` not `client_credentials`, `additionalInfo` not an
  *   object, a header given twice, `Content-Type` not JSON): `400 / 4007301 Invalid Field Format {name}`;
  * - body not a JSON object, or over `maxBodyBytes`: `400 / 4007300 Bad Request`;
  * - unknown client key, timestamp outside the window, signature that does not verify:
  *   `401 / 4017300 Unauthorized. [reason]`.
- * @throws {TypeError} for the caller's mistakes: a parsed body instead of the raw one,
- * bad options, a configured key that cannot be imported ({@link KeyImportError}).
+ * @throws {@link !TypeError | TypeError} for the caller's mistakes: a parsed body instead of
+ * the raw one, bad options, a configured key that cannot be imported ({@link KeyImportError}).
  *
  * @example
  * ```ts
+ * import { verifyAccessTokenRequest } from 'nicepay-nico';
+ *
+ * // node:http, the raw body collected as a string or Buffer:
  * const verified = verifyAccessTokenRequest(
  *   { headers: req.headers, body: rawBody },
  *   { clients: { IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY! } },
  * );
  * verified.clientKey; // "IONPAYTEST"
  * ```
+ * @category Token
  */
 export function verifyAccessTokenRequest(request: AccessTokenRequest, options: AccessTokenVerifyOptions): VerifiedAccessTokenRequest {
   const { skewMs, nowMs, maxBodyBytes, importOptions } = checkOptions(options);
@@ -238,14 +254,23 @@ export function verifyAccessTokenRequest(request: AccessTokenRequest, options: A
 
 /**
  * Prepare a verifier for one configuration: every configured key is imported now, so a bad
- * key fails at start-up rather than on NICEPAY's first request.
+ * key fails at start-up rather than on NICEPAY's first request. The returned function
+ * verifies as {@link verifyAccessTokenRequest} (and throws as it does); its second argument
+ * overrides the clock.
+ *
+ * @throws {@link KeyImportError} for a configured key that cannot be imported;
+ * {@link !TypeError | TypeError} for bad options.
  *
  * @example
  * ```ts
- * const verify = createAccessTokenVerifier({ clients: { IONPAYTEST: NICEPAY_PUBLIC_KEY } });
- * const verified = verify({ headers, body });           // clock: Date.now()
- * const atTime = verify({ headers, body }, { now: t }); // clock injected
+ * import { createAccessTokenVerifier } from 'nicepay-nico';
+ *
+ * const verify = createAccessTokenVerifier({ clients: { IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY! } });
+ * // in a Fetch handler:
+ * const verified = verify({ headers: request.headers, body: await request.text() }); // clock: Date.now()
+ * verify({ headers, body: rawBody }, { now: Date.parse('2024-01-22T15:00:01+07:00') }); // clock injected
  * ```
+ * @category Token
  */
 export function createAccessTokenVerifier(
   options: AccessTokenVerifyOptions,

@@ -5,10 +5,16 @@
 import { kindOf } from '../crypto/bytes.js';
 import { SnapError } from '../errors.js';
 
-/** The raw request body, exactly as received. */
+/**
+ * The raw request body, exactly as received.
+ * @category Protocol
+ */
 export type RawBody = string | Uint8Array;
 
-/** Default body limit: 16 KiB. An access-token request body is about 60 bytes. */
+/**
+ * Default body limit: 16 KiB. An access-token request body is about 60 bytes.
+ * @category Protocol
+ */
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
 
 const decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

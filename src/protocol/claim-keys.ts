@@ -16,12 +16,16 @@ const OFFSET = /^(?:Z|([+-])(\d{2}):(\d{2}))$/;
  * `X-TIMESTAMP` and `X-SIGNATURE` get the same key, so one store refuses a signature spent
  * on one endpoint when it comes back on another.
  *
- * @throws {TypeError} when an argument is not a string.
+ * @throws {@link !TypeError | TypeError} when an argument is not a string.
  *
  * @example
  * ```ts
- * signatureClaimKey('IONPAYTEST', '2024-01-22T15:00:01+07:00', signature); // "sig:Xk3..."
+ * import { signatureClaimKey } from 'nicepay-nico';
+ *
+ * // X-SIGNATURE as received:
+ * signatureClaimKey('IONPAYTEST', '2024-01-22T15:00:01+07:00', signature); // "sig:" and 43 base64url characters
  * ```
+ * @category Stores
  */
 export function signatureClaimKey(clientKey: string, timestamp: string, signature: string): string {
   if (typeof clientKey !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string') {
@@ -37,7 +41,10 @@ export function offsetMinutes(offset: unknown, what: string): number {
   return m[1] === undefined ? 0 : (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
 }
 
-/** What {@link externalIdClaim} returns. */
+/**
+ * What {@link externalIdClaim} returns.
+ * @category Stores
+ */
 export interface ExternalIdClaim {
   /** `"xid:<clientKey>:<YYYY-MM-DD>:<X-EXTERNAL-ID>"`. */
   readonly key: string;
@@ -53,13 +60,17 @@ export interface ExternalIdClaim {
  * (default `+07:00`, Jakarta), never the server's clock: the same signed call sent at
  * 23:59:58 and again after midnight has the same key.
  *
- * @throws {TypeError} for a `dayOffset` that is not `"Z"` or `"±HH:MM"`.
+ * @throws {@link !TypeError | TypeError} for a `dayOffset` that is not `"Z"` or `"±HH:MM"`
+ * (at most ±14:00).
  *
  * @example
  * ```ts
+ * import { externalIdClaim, parseTimestamp } from 'nicepay-nico';
+ *
  * externalIdClaim('IONPAYTEST', '41807553358950093184', parseTimestamp('2024-11-13T23:59:58+07:00'));
  * // { key: 'xid:IONPAYTEST:2024-11-13:41807553358950093184', day: '2024-11-13', endOfDayMs: 1731517200000 }
  * ```
+ * @category Stores
  */
 export function externalIdClaim(clientKey: string, externalId: string, timestamp: ParsedTimestamp, dayOffset = '+07:00'): ExternalIdClaim {
   const offsetMs = offsetMinutes(dayOffset, 'externalIdClaim: dayOffset') * 60_000;

@@ -5,7 +5,10 @@
  */
 import { SnapError } from '../errors.js';
 
-/** Request headers: a Fetch `Headers` (or anything with `get(name)`), or a plain object. */
+/**
+ * Request headers: a Fetch `Headers` (or anything with `get(name)`), or a plain object.
+ * @category Protocol
+ */
 export type HeadersInput =
   | { get(name: string): string | null }
   | Readonly<Record<string, string | readonly string[] | undefined>>;

@@ -7,14 +7,17 @@
  * Build the access-token stringToSign, byte for byte: `clientKey + "|" + timestamp`.
  * Neither value is re-formatted: pass the header values exactly as received.
  *
- * @throws {TypeError} for a non-string or empty value, or a client key containing `|`
- * (the result would be ambiguous).
+ * @throws {@link !TypeError | TypeError} for a non-string or empty value, or a client key
+ * containing `|` (the result would be ambiguous).
  *
  * @example
  * ```ts
+ * import { buildStringToSign } from 'nicepay-nico';
+ *
  * buildStringToSign('IONPAYTEST', '2024-01-22T15:00:01+07:00');
  * // "IONPAYTEST|2024-01-22T15:00:01+07:00"
  * ```
+ * @category Crypto
  */
 export function buildStringToSign(clientKey: string, timestamp: string): string {
   if (typeof clientKey !== 'string' || clientKey === '') {

@@ -60,13 +60,17 @@ function scanString(text: string, start: number): number {
  * and re-serialised. The whole text is checked against the JSON grammar (RFC 8259) first:
  * malformed JSON is refused, not guessed at.
  *
- * @throws {SyntaxError} for text that is not one JSON value (with the position).
+ * @throws {@link !SyntaxError | SyntaxError} for text that is not one JSON value (with the
+ * position); {@link !TypeError | TypeError} for a non-string.
  *
  * @example
  * ```ts
+ * import { minifyJson } from 'nicepay-nico';
+ *
  * minifyJson('{ "amount" : { "value" : "10000.00" }, "note": "a b" }');
  * // '{"amount":{"value":"10000.00"},"note":"a b"}'
  * ```
+ * @category Crypto
  */
 export function minifyJson(text: string): string {
   if (typeof text !== 'string') throw new TypeError(`minifyJson: expected a string, got ${typeof text}`);
@@ -168,24 +172,47 @@ export function minifyJson(text: string): string {
 /**
  * Lower-case hex of SHA-256 of a string's UTF-8 bytes (or of bytes).
  *
+ * @throws {@link !TypeError | TypeError} for anything but a string or a `Uint8Array`.
+ *
  * @example
  * ```ts
+ * import { sha256Hex } from 'nicepay-nico';
+ *
  * sha256Hex(''); // 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
  * ```
+ * @category Crypto
  */
 export function sha256Hex(input: string | Uint8Array): string {
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) throw new TypeError('sha256Hex: expected a string or Uint8Array');
   return bytesToHex(sha256(typeof input === 'string' ? utf8(input) : input));
 }
 
-/** How the body is hashed in a stringToSign. */
+/**
+ * How the body is hashed in a stringToSign.
+ * @category Crypto
+ */
 export type BodyHashMode =
   /** SNAP: SHA-256 of the body with whitespace outside strings removed. */
   | 'minified'
   /** NICEPAY's own SDKs: SHA-256 of the body exactly as sent. */
   | 'as-sent';
 
-/** Lower-case hex SHA-256 of a body, minified or as sent; an empty body hashes the empty string. */
+/**
+ * Lower-case hex SHA-256 of a body, minified or as sent; an empty body hashes the empty string.
+ *
+ * @throws {@link !SyntaxError | SyntaxError} in `"minified"` mode for a body that is not JSON
+ * or not UTF-8.
+ *
+ * @example
+ * ```ts
+ * import { bodySha256Hex, sha256Hex } from 'nicepay-nico';
+ *
+ * const body = '{ "trxId": "123" }';
+ * bodySha256Hex(body) === sha256Hex('{"trxId":"123"}'); // true: SNAP hashes the body minified
+ * bodySha256Hex(body, 'as-sent') === sha256Hex(body);   // true: NICEPAY's SDKs hash it as sent
+ * ```
+ * @category Crypto
+ */
 export function bodySha256Hex(body: string | Uint8Array, mode: BodyHashMode = 'minified'): string {
   if (mode === 'as-sent') return sha256Hex(body);
   const text = typeof body === 'string' ? body : decodeUtf8(body);
@@ -200,7 +227,10 @@ function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
-/** The parts of a symmetric stringToSign. */
+/**
+ * The parts of a symmetric stringToSign.
+ * @category Crypto
+ */
 export interface SymmetricStringToSignInit {
   /** HTTP method as sent, e.g. `"POST"`. */
   readonly method: string;
@@ -225,16 +255,21 @@ const checkPart = (value: unknown, name: string, fn: string): string => {
  * The SNAP symmetric stringToSign:
  * `METHOD:path:accessToken:lowercase(hex(SHA-256(minify(body)))):X-TIMESTAMP`.
  *
- * @throws {SyntaxError} when the body is not JSON (in `"minified"` mode); {TypeError} for missing parts.
+ * @throws {@link !SyntaxError | SyntaxError} when the body is not JSON (in `"minified"`
+ * mode); {@link !TypeError | TypeError} for a missing or empty part, or a body that is not a
+ * string or `Uint8Array`.
  *
  * @example
  * ```ts
+ * import { buildSymmetricStringToSign } from 'nicepay-nico';
+ *
  * buildSymmetricStringToSign({
- *   method: 'POST', path: '/api/v1.0/cvs/inquiry', accessToken: token,
- *   body: '{"trxId":"123"}', timestamp: '2024-11-13T02:54:37+07:00',
+ *   method: 'POST', path: '/api/v1.0/cvs/inquiry', accessToken: 'b7Jm2Qk1.x9Yz',
+ *   body: '{ "trxId": "123" }', timestamp: '2024-11-13T02:54:37+07:00',
  * });
- * // 'POST:/api/v1.0/cvs/inquiry:<token>:<sha256 hex>:2024-11-13T02:54:37+07:00'
+ * // 'POST:/api/v1.0/cvs/inquiry:b7Jm2Qk1.x9Yz:<sha256 hex of {"trxId":"123"}>:2024-11-13T02:54:37+07:00'
  * ```
+ * @category Crypto
  */
 export function buildSymmetricStringToSign(init: SymmetricStringToSignInit): string {
   const fn = 'buildSymmetricStringToSign';
@@ -250,6 +285,21 @@ export function buildSymmetricStringToSign(init: SymmetricStringToSignInit): str
 /**
  * SNAP's "body" form of the asymmetric stringToSign (as in its notifications):
  * `METHOD:path:lowercase(hex(SHA-256(minify(body)))):X-TIMESTAMP`.
+ *
+ * @throws {@link !SyntaxError | SyntaxError} when the body is not JSON (in `"minified"`
+ * mode); {@link !TypeError | TypeError} for a missing or empty part.
+ *
+ * @example
+ * ```ts
+ * import { buildAsymmetricBodyStringToSign, importPublicKey, verifySignature } from 'nicepay-nico';
+ *
+ * const stringToSign = buildAsymmetricBodyStringToSign({
+ *   method: 'POST', path: '/api/v1.0/cvs/inquiry', body: '{ "trxId": "123" }', timestamp: '2024-11-13T02:54:37+07:00',
+ * });
+ * // 'POST:/api/v1.0/cvs/inquiry:<sha256 hex of {"trxId":"123"}>:2024-11-13T02:54:37+07:00'
+ * verifySignature(importPublicKey(process.env.NICEPAY_PUBLIC_KEY!), stringToSign, signature); // SHA256withRSA
+ * ```
+ * @category Crypto
  */
 export function buildAsymmetricBodyStringToSign(init: Omit<SymmetricStringToSignInit, 'accessToken'>): string {
   const fn = 'buildAsymmetricBodyStringToSign';
@@ -268,10 +318,19 @@ const secretBytes = (secret: unknown, fn: string): Uint8Array => {
  * HMAC-SHA512 of `stringToSign` with the client secret (its literal UTF-8 bytes, even when it
  * looks like base64), as standard base64.
  *
+ * @throws {@link !TypeError | TypeError} for an empty or non-string client secret, or a
+ * non-string `stringToSign`.
+ *
  * @example
  * ```ts
- * signSymmetric(clientSecret, buildSymmetricStringToSign({ method, path, accessToken, body, timestamp }));
+ * import { buildSymmetricStringToSign, signSymmetric } from 'nicepay-nico';
+ *
+ * const stringToSign = buildSymmetricStringToSign({
+ *   method: 'POST', path: '/api/v1.0/cvs/inquiry', accessToken, body: '{"trxId":"123"}', timestamp: '2024-11-13T02:54:37+07:00',
+ * });
+ * signSymmetric(process.env.NICEPAY_CLIENT_SECRET!, stringToSign); // X-SIGNATURE: 88 base64 characters (64 bytes)
  * ```
+ * @category Crypto
  */
 export function signSymmetric(clientSecret: string, stringToSign: string): string {
   const fn = 'signSymmetric';
@@ -299,6 +358,19 @@ export function decodeSymmetricSignature(signatureBase64: unknown): Uint8Array |
 /**
  * Check a symmetric signature in constant time. Returns `false`, never throws, for a
  * malformed signature (not strict base64, not 64 bytes).
+ *
+ * @throws {@link !TypeError | TypeError} for an empty or non-string client secret, or a
+ * non-string `stringToSign` (the caller's mistakes, never the signature's).
+ *
+ * @example
+ * ```ts
+ * import { buildSymmetricStringToSign, verifySymmetricSignature } from 'nicepay-nico';
+ *
+ * // the call's method, path (query included), bearer token, raw body and X-TIMESTAMP, as received:
+ * const stringToSign = buildSymmetricStringToSign({ method, path, accessToken, body: rawBody, timestamp });
+ * verifySymmetricSignature(process.env.NICEPAY_CLIENT_SECRET!, stringToSign, signature); // true or false
+ * ```
+ * @category Crypto
  */
 export function verifySymmetricSignature(clientSecret: string, stringToSign: string, signatureBase64: string): boolean {
   const fn = 'verifySymmetricSignature';

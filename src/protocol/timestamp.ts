@@ -4,7 +4,10 @@
  */
 import { SnapError } from '../errors.js';
 
-/** A parsed `X-TIMESTAMP`. */
+/**
+ * A parsed `X-TIMESTAMP`.
+ * @category Protocol
+ */
 export interface ParsedTimestamp {
   /** The text as given. */
   readonly text: string;
@@ -77,13 +80,16 @@ export function parseTimestampField(value: string, field: string): ParsedTimesta
  * offset, a space instead of `T`, impossible dates (Feb 30, Feb 29 of a common year),
  * hour 24, minute or second 60, surrounding spaces, lowercase `t`/`z`, over-long input.
  *
- * @throws {SnapError} `INVALID_FIELD_FORMAT` (`400 / 4007301 Invalid Field Format {X-TIMESTAMP}`).
+ * @throws {@link SnapError} `INVALID_FIELD_FORMAT` (`400 / 4007301 Invalid Field Format {X-TIMESTAMP}`).
  *
  * @example
  * ```ts
+ * import { parseTimestamp } from 'nicepay-nico';
+ *
  * parseTimestamp('2024-01-22T15:00:01+07:00');
  * // { text: '2024-01-22T15:00:01+07:00', epochMs: 1705910401000, offsetMinutes: 420, offset: '+07:00' }
  * ```
+ * @category Protocol
  */
 export function parseTimestamp(value: string): ParsedTimestamp {
   return parseTimestampField(value, 'X-TIMESTAMP');
@@ -96,11 +102,18 @@ const FRACTION = /\.(\d+)/;
  * Render `epochMs` in the SNAP form, seconds precision, at the given offset (default
  * `+07:00`, Western Indonesia Time), e.g. for the `X-TIMESTAMP` response header.
  *
+ * @throws {@link !TypeError | TypeError} when `epochMs` is not a finite number, or `offset`
+ * is not `"Z"` or `"±HH:MM"` within ±14:00; {@link !RangeError | RangeError} for a date
+ * outside the years 0000-9999.
+ *
  * @example
  * ```ts
+ * import { formatTimestamp } from 'nicepay-nico';
+ *
  * formatTimestamp(1705910401000);          // "2024-01-22T15:00:01+07:00"
  * formatTimestamp(1705910401000, 'Z');     // "2024-01-22T08:00:01Z"
  * ```
+ * @category Protocol
  */
 export function formatTimestamp(epochMs: number, offset = '+07:00'): string {
   if (typeof epochMs !== 'number' || !Number.isFinite(epochMs)) {

@@ -4,7 +4,10 @@
  * @module
  */
 
-/** Why a token was refused. */
+/**
+ * Why a token was refused.
+ * @category Token
+ */
 export type AccessTokenFailure =
   /** Not a token of this issuer's format (wrong shape, encoding or length). */
   | 'MALFORMED'
@@ -15,7 +18,10 @@ export type AccessTokenFailure =
   /** Valid, but issued to another client than the one expected. */
   | 'OTHER_CLIENT';
 
-/** The outcome of `AccessTokenIssuer.verify`. */
+/**
+ * The outcome of `AccessTokenIssuer.verify`.
+ * @category Token
+ */
 export type AccessTokenCheck =
   | { readonly valid: true; readonly clientKey: string; readonly expiresAt: number }
   | { readonly valid: false; readonly reason: AccessTokenFailure };

@@ -3,7 +3,10 @@
  * @module
  */
 
-/** The SNAP access-token success body, fields in the order NICEPAY documents. */
+/**
+ * The SNAP access-token success body, fields in the order NICEPAY documents.
+ * @category Token
+ */
 export interface AccessTokenResponse {
   readonly responseCode: '2007300';
   readonly responseMessage: 'Successful';
@@ -14,7 +17,10 @@ export interface AccessTokenResponse {
   readonly additionalInfo: Readonly<Record<string, unknown>>;
 }
 
-/** What {@link createTokenResponse} takes. */
+/**
+ * What {@link createTokenResponse} takes.
+ * @category Token
+ */
 export interface TokenResponseInit {
   /** The token: 1 to 150 characters of the RFC 6750 token alphabet (`A-Z a-z 0-9 - . _ ~ + /`, then `=` padding). */
   readonly accessToken: string;
@@ -24,7 +30,10 @@ export interface TokenResponseInit {
   readonly additionalInfo?: Readonly<Record<string, unknown>>;
 }
 
-/** NICO's limit on `accessToken` (SNAP allows 2048). */
+/**
+ * NICO's limit on `accessToken` (SNAP allows 2048).
+ * @category Token
+ */
 export const MAX_ACCESS_TOKEN_LENGTH = 150;
 
 /** RFC 6750 §2.1 `b64token`. */
@@ -48,14 +57,18 @@ export function checkAccessToken(token: unknown, fn: string): string {
  * Build the access-token success body. `JSON.stringify` of the result is exactly
  * `{"responseCode":"2007300","responseMessage":"Successful","accessToken":"...","tokenType":"Bearer","expiresIn":"900","additionalInfo":{}}`.
  *
- * @throws {TypeError | RangeError} for a token over 150 characters or outside the RFC 6750
- * alphabet, a non-positive or non-integer `expiresIn`, or an `additionalInfo` that is not a
- * plain object.
+ * @throws {@link !RangeError | RangeError} for a token over 150 characters;
+ * {@link !TypeError | TypeError} for an empty token or one outside the RFC 6750 alphabet, a
+ * non-positive or non-integer `expiresIn`, or an `additionalInfo` that is not a plain object.
  *
  * @example
  * ```ts
+ * import { createTokenResponse } from 'nicepay-nico';
+ *
  * JSON.stringify(createTokenResponse({ accessToken: 'xy8duzzavv9bwdxxrxcb89tsuvk4mf4kx4lgfe4acrvxr7xderhbe1' }));
+ * // '{"responseCode":"2007300","responseMessage":"Successful","accessToken":"xy8duzzavv9bwdxxrxcb89tsuvk4mf4kx4lgfe4acrvxr7xderhbe1","tokenType":"Bearer","expiresIn":"900","additionalInfo":{}}'
  * ```
+ * @category Token
  */
 export function createTokenResponse(init: TokenResponseInit): AccessTokenResponse {
   const fn = 'createTokenResponse';

@@ -19,7 +19,10 @@ import { timingSafeEqual } from '../crypto/bytes.js';
 import { bodySha256Hex, decodeSymmetricSignature, minifyJson, preparedSymmetricMac, sha256Hex } from './symmetric.js';
 import { checkFreshness, parseTimestampField, type ParsedTimestamp } from './timestamp.js';
 
-/** How NICEPAY signs these calls (its pages are ambiguous; see the README). */
+/**
+ * How NICEPAY signs these calls (its pages are ambiguous; see the README).
+ * @category Inquiry & payment
+ */
 export type TransactionSignatureMode =
   /** HMAC-SHA512 with the client secret over `METHOD:path:token:sha256hex(body):X-TIMESTAMP` (SNAP). */
   | 'symmetric'
@@ -37,7 +40,10 @@ export type TransactionSignatureMode =
   /** SHA256withRSA over `METHOD:path:sha256hex(minify(body)):X-TIMESTAMP` (SNAP's notification form). */
   | 'asymmetric-body';
 
-/** What the merchant knows about a client (`X-PARTNER-ID`). */
+/**
+ * What the merchant knows about a client (`X-PARTNER-ID`).
+ * @category Inquiry & payment
+ */
 export interface TransactionClient {
   /** The client secret NICEPAY shares with the merchant, for `symmetric` signatures (its UTF-8 bytes are the key). */
   readonly clientSecret?: string;
@@ -45,12 +51,18 @@ export interface TransactionClient {
   readonly publicKey?: RsaPublicKey | KeyInput;
 }
 
-/** Clients by `X-PARTNER-ID`, or a lookup (sync or async). */
+/**
+ * Clients by `X-PARTNER-ID`, or a lookup (sync or async).
+ * @category Inquiry & payment
+ */
 export type TransactionClients =
   | Readonly<Record<string, TransactionClient>>
   | ((partnerId: string) => TransactionClient | undefined | Promise<TransactionClient | undefined>);
 
-/** What a stored-token lookup returns for a token it knows. */
+/**
+ * What a stored-token lookup returns for a token it knows.
+ * @category Inquiry & payment
+ */
 export interface StoredToken {
   /** The client key the token was issued to. */
   readonly clientKey: string;
@@ -62,12 +74,16 @@ export interface StoredToken {
  * How bearer tokens are checked: the stateless issuer (anything with
  * `verify(token, now, expectedClientKey)`, e.g. {@link createAccessTokenIssuer}), or a
  * lookup of stored tokens (sync or async; `undefined` for an unknown token).
+ * @category Inquiry & payment
  */
 export type TokenVerifier =
   | { verify(token: string, now?: number, expectedClientKey?: string): AccessTokenCheck }
   | ((token: string) => StoredToken | undefined | Promise<StoredToken | undefined>);
 
-/** Options of {@link verifyTransactionRequest}. */
+/**
+ * Options of {@link verifyTransactionRequest}.
+ * @category Inquiry & payment
+ */
 export interface TransactionVerifyOptions extends KeyImportOptions {
   /**
    * The endpoint's two-digit SNAP service code, e.g. the one NICEPAY gave you for CVS
@@ -110,7 +126,10 @@ export interface TransactionVerifyOptions extends KeyImportOptions {
   readonly channelId?: string | ((partnerId: string) => string | undefined);
 }
 
-/** A call after the token, as the adapters hand it over. */
+/**
+ * A call after the token, as the adapters hand it over.
+ * @category Inquiry & payment
+ */
 export interface TransactionRequest {
   /** HTTP method as sent. */
   readonly method: string;
@@ -125,6 +144,7 @@ export interface TransactionRequest {
  * What {@link verifyTransactionRequest} verified. `Body` is the shape you expect of the
  * body, for your editor's sake only: nothing checks the fields (NICEPAY does not publish
  * the CVS body schema; `examples/nico-bodies.ts` has example shapes, not NICEPAY's).
+ * @category Inquiry & payment
  */
 export interface VerifiedTransactionRequest<Body extends object = Readonly<Record<string, unknown>>> {
   /** `X-PARTNER-ID`, the verified client (the token's client). */
@@ -315,19 +335,25 @@ async function checkToken(tokens: TokenVerifier, token: string, nowMs: number, p
  *
  * Asynchronous because token and client lookups may be.
  *
- * @throws {SnapError} (as a rejection) for a request that fails a check; {TypeError} for
- * the caller's mistakes (a parsed body, bad options, a client without the secret or key
- * the mode needs, an `externalIds` option, which belongs to the handler). Errors of the
- * caller's own lookups propagate as they are.
+ * @throws {@link SnapError} (as a rejection) for a request that fails a check, with the
+ * answer above.
+ * @throws {@link !TypeError | TypeError} (as a rejection) for the caller's mistakes (a parsed
+ * body, bad options, a client without the secret or key the mode needs, an `externalIds`
+ * option, which belongs to the handler). Errors of the caller's own lookups propagate as
+ * they are.
  *
  * @example
  * ```ts
+ * import { createAccessTokenIssuer, verifyTransactionRequest } from 'nicepay-nico';
+ *
+ * const tokens = createAccessTokenIssuer({ secret: process.env.TOKEN_SECRET! }); // the access-token endpoint's tokenSecret
  * const verified = await verifyTransactionRequest(
  *   { method: 'POST', path: '/api/v1.0/cvs/inquiry', headers, body: rawBody },
- *   { serviceCode: '47', clients: { IONPAYTEST: { clientSecret } }, tokens: issuer },
+ *   { serviceCode: '47', clients: { IONPAYTEST: { clientSecret: process.env.NICEPAY_CLIENT_SECRET! } }, tokens },
  * );
  * verified.body; // the inquiry fields, for your own code
  * ```
+ * @category Inquiry & payment
  */
 export async function verifyTransactionRequest(request: TransactionRequest, options: TransactionVerifyOptions): Promise<VerifiedTransactionRequest> {
   const opts = checkTransactionOptions(options);

@@ -25,7 +25,10 @@ import { ACCESS_TOKEN_SERVICE_CODE } from '../response-codes.js';
 import { checkClientIds, quoteId, UNSET_HINT, unsetValue } from './config-checks.js';
 import { CallObserver, checkOnEvent, ConsoleOnce, fieldOf, outcomeOfStatus, reasonOf, withReason, type CallEvent, type CallEventReason, type CallRecord } from './events.js';
 
-/** An HTTP request, as the adapters hand it over. */
+/**
+ * An HTTP request, as the adapters hand it over.
+ * @category Adapters
+ */
 export interface EndpointRequest {
   /** HTTP method, e.g. `"POST"`. */
   readonly method: string;
@@ -37,7 +40,10 @@ export interface EndpointRequest {
   readonly body: RawBody;
 }
 
-/** An HTTP response for the adapters to write. */
+/**
+ * An HTTP response for the adapters to write.
+ * @category Adapters
+ */
 export interface EndpointResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -45,12 +51,18 @@ export interface EndpointResponse {
   readonly body: string;
 }
 
-/** Looks up NICEPAY's public key for a client key; `undefined` for an unknown client. */
+/**
+ * Looks up NICEPAY's public key for a client key; `undefined` for an unknown client.
+ * @category Token
+ */
 export type ClientKeyLookup = (
   clientKey: string,
 ) => RsaPublicKey | KeyInput | undefined | Promise<RsaPublicKey | KeyInput | undefined>;
 
-/** What `issueToken` gets. */
+/**
+ * What `issueToken` gets.
+ * @category Token
+ */
 export interface IssueTokenContext {
   /** The verified client key. */
   readonly clientKey: string;
@@ -62,7 +74,10 @@ export interface IssueTokenContext {
   readonly request: VerifiedAccessTokenRequest;
 }
 
-/** What `onError` gets besides the error. */
+/**
+ * What `onError` gets besides the error.
+ * @category Errors
+ */
 export interface ErrorContext {
   /** The status answered. */
   readonly status: number;
@@ -70,7 +85,10 @@ export interface ErrorContext {
   readonly responseCode: string;
 }
 
-/** Options of {@link createAccessTokenHandler}. Give `issueToken` or `tokenSecret`. */
+/**
+ * Options of {@link createAccessTokenHandler}. Give `issueToken` or `tokenSecret`.
+ * @category Token
+ */
 export interface AccessTokenHandlerOptions extends KeyImportOptions, StoreTimingOptions {
   /** `{ [clientKey]: nicepayPublicKey }`, or a function (sync or async) for many clients. Keys are imported once. */
   readonly clients: ClientKeys | ClientKeyLookup;
@@ -119,7 +137,10 @@ export interface AccessTokenHandlerOptions extends KeyImportOptions, StoreTiming
   readonly onEvent?: (event: CallEvent) => void | Promise<void>;
 }
 
-/** An access-token endpoint: call it with each request. */
+/**
+ * An access-token endpoint: call it with each request.
+ * @category Token
+ */
 export type AccessTokenHandler = (request: EndpointRequest) => Promise<EndpointResponse>;
 
 const FN = 'createAccessTokenHandler';
@@ -219,21 +240,27 @@ function echoClientKey(headers: HeadersInput): string | undefined {
  * Every response has `Content-Type: application/json` and `X-TIMESTAMP`; `X-CLIENT-KEY`
  * too (the verified key, or on failure the one received when well-formed).
  *
- * @throws {TypeError} at creation for bad options (so mistakes surface at start-up), among them
- * what an unset environment variable makes: `client "IONPAYTEST": the public key is undefined
- * (an unset environment variable?)`, a client key `"undefined"`, an empty `clients`,
- * `tokenSecret is undefined (an unset environment variable?)`, `tokenSecret[1] is 12 bytes;
- * at least 32 are required`. {@link KeyImportError} for a public key that cannot be
- * imported, naming its client.
+ * @throws {@link !TypeError | TypeError} at creation for bad options (so mistakes surface at
+ * start-up), among them what an unset environment variable makes: `client "IONPAYTEST": the
+ * public key is undefined (an unset environment variable?)`, a client key `"undefined"`, an
+ * empty `clients`, `tokenSecret is undefined (an unset environment variable?)`,
+ * `tokenSecret[1] is 12 bytes; at least 32 are required`.
+ * @throws {@link KeyImportError} at creation for a public key that cannot be imported, naming
+ * its client.
  *
  * @example
  * ```ts
+ * import { createAccessTokenHandler } from 'nicepay-nico';
+ *
  * const handle = createAccessTokenHandler({
  *   clients: { IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY! },
  *   tokenSecret: process.env.TOKEN_SECRET!, // >= 32 bytes
  * });
- * const { status, headers, body } = await handle({ method: 'POST', headers: req.headers, body: rawBody });
+ * // node:http, the raw body collected as a string or Buffer:
+ * const { status, headers, body } = await handle({ method: req.method!, headers: req.headers, body: rawBody });
+ * res.writeHead(status, headers).end(body);
  * ```
+ * @category Token
  */
 export function createAccessTokenHandler(options: AccessTokenHandlerOptions): AccessTokenHandler {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${FN}: options must be an object`);
@@ -359,9 +386,18 @@ const handlers = /* @__PURE__ */ new WeakMap<object, AccessTokenHandler>();
  *
  * @example
  * ```ts
- * const options = { clients: { IONPAYTEST: key }, tokenSecret: secret };
- * const response = await handleAccessTokenRequest({ method: 'POST', headers, body }, options);
+ * import { handleAccessTokenRequest } from 'nicepay-nico';
+ *
+ * // one options object, kept: its handler is created on the first call and reused
+ * const options = { clients: { IONPAYTEST: process.env.NICEPAY_PUBLIC_KEY! }, tokenSecret: process.env.TOKEN_SECRET! };
+ * // in a Fetch handler:
+ * const { status, headers, body } = await handleAccessTokenRequest(
+ *   { method: request.method, headers: request.headers, body: await request.text() },
+ *   options,
+ * );
+ * return new Response(body, { status, headers });
  * ```
+ * @category Token
  */
 export async function handleAccessTokenRequest(request: EndpointRequest, options: AccessTokenHandlerOptions): Promise<EndpointResponse> {
   let handler = typeof options === 'object' && options !== null ? handlers.get(options) : undefined;

@@ -11,6 +11,7 @@ import { snapResponse, type SnapResponseBody } from '../response-codes.js';
  * the endpoint's service code) and `responseMessage` (at most 150 characters; filled from
  * the SNAP table when absent and the table's message has no part to fill), plus the
  * merchant's own fields.
+ * @category Inquiry & payment
  */
 export type TransactionAnswer = {
   readonly responseCode: string;
@@ -18,7 +19,10 @@ export type TransactionAnswer = {
   readonly [field: string]: unknown;
 };
 
-/** The business refusals of a NICO merchant, for {@link TransactionAnswers.fail}. */
+/**
+ * The business refusals of a NICO merchant, for {@link TransactionAnswers.fail}.
+ * @category Inquiry & payment
+ */
 export type BusinessRefusal =
   /** The payment code / bill is not known: `404xx12 Invalid Bill/Virtual Account [Reason]`. */
   | 'bill-not-found'
@@ -43,7 +47,10 @@ export type BusinessRefusal =
   /** Refused, no other reason given: `403xx05 Do Not Honor`. */
   | 'do-not-honor';
 
-/** Each {@link BusinessRefusal} with its SNAP row (HTTP status and case code). */
+/**
+ * Each {@link BusinessRefusal} with its SNAP row (HTTP status and case code).
+ * @category Inquiry & payment
+ */
 export const BUSINESS_REFUSALS: Readonly<Record<BusinessRefusal, { readonly httpStatus: number; readonly caseCode: string }>> = /* @__PURE__ */ Object.freeze({
   'bill-not-found': { httpStatus: 404, caseCode: '12' },
   'invalid-bill': { httpStatus: 404, caseCode: '19' },
@@ -58,11 +65,14 @@ export const BUSINESS_REFUSALS: Readonly<Record<BusinessRefusal, { readonly http
   'do-not-honor': { httpStatus: 403, caseCode: '05' },
 });
 
-/** The answers `handle()` gets, for its endpoint's service code. */
+/**
+ * The answers `handle()` gets, for its endpoint's service code.
+ * @category Inquiry & payment
+ */
 export interface TransactionAnswers {
   /**
    * Success: `{ responseCode: '200xx00', responseMessage: 'Successful', ...fields }`.
-   * @throws {TypeError} when `fields` sets `responseCode` or `responseMessage`.
+   * @throws {@link !TypeError | TypeError} when `fields` sets `responseCode` or `responseMessage`.
    */
   ok<F extends Readonly<Record<string, unknown>>>(fields?: F): SnapResponseBody & F;
   /**
@@ -72,7 +82,7 @@ export interface TransactionAnswers {
    * `Invalid Bill/Virtual Account unknown payment code`; a message over SNAP's 150
    * characters is cut); a reason whose message has no such part ignores it. It is sent to
    * NICEPAY, so never put a secret in it. `fields` are added to the body.
-   * @throws {TypeError} for an unknown reason.
+   * @throws {@link !TypeError | TypeError} for an unknown reason.
    */
   fail<F extends Readonly<Record<string, unknown>>>(reason: BusinessRefusal, detail?: string, fields?: F): SnapResponseBody & F;
 }

@@ -14,6 +14,7 @@ import { StoreError } from './store-error.js';
  * - `'pending'`: another caller holds a reservation that is neither kept nor released yet
  *   (a call in flight);
  * - `'kept'`: the key was claimed for good (a call that was answered, or a {@link ClaimStore.claim}).
+ * @category Stores
  */
 export type ReserveResult = 'reserved' | 'pending' | 'kept';
 
@@ -30,6 +31,7 @@ export type ReserveResult = 'reserved' | 'pending' | 'kept';
  * Every reservation carries a token unique to it; `keep` and `release` act only when the
  * key still holds that token (compare-and-set, compare-and-delete), so one caller can never
  * keep or release another caller's claim.
+ * @category Stores
  */
 export interface ClaimStore {
   /**
@@ -55,7 +57,10 @@ export interface ClaimStore {
   release?(key: string, token: string): boolean | Promise<boolean>;
 }
 
-/** Options of {@link createMemoryClaimStore}. */
+/**
+ * Options of {@link createMemoryClaimStore}.
+ * @category Stores
+ */
 export interface MemoryClaimStoreOptions {
   /**
    * Most unexpired claims held at once; default {@link DEFAULT_MAX_CLAIMS} (500,000). When
@@ -67,7 +72,10 @@ export interface MemoryClaimStoreOptions {
   readonly now?: () => number;
 }
 
-/** An in-memory {@link ClaimStore} for one process; every method is synchronous. */
+/**
+ * An in-memory {@link ClaimStore} for one process; every method is synchronous.
+ * @category Stores
+ */
 export interface MemoryClaimStore extends Required<ClaimStore> {
   claim(key: string, ttlSeconds: number): boolean;
   reserve(key: string, token: string, ttlSeconds: number): ReserveResult;
@@ -85,6 +93,7 @@ export interface MemoryClaimStore extends Required<ClaimStore> {
  * 5.7 calls per second on average; a signature is held 15 minutes after its X-TIMESTAMP (at
  * most 20 minutes with the default 300 s window), so 500,000 holds 415 signed calls per second.
  * `npm run bench` reports the memory per claim.
+ * @category Stores
  */
 export const DEFAULT_MAX_CLAIMS = 500_000;
 
@@ -206,11 +215,13 @@ export function checkMaxEntries(value: unknown, fallback: number, fn: string): n
  * (the handlers answer `500`, so NICEPAY retries later, and tell `onError` how to size the
  * store). With several server instances, use a shared store such as `createRedisClaimStore`.
  *
- * @throws {RangeError} at creation when `maxEntries` is not a positive integer.
- * @throws {TypeError} at creation when `now` is not a function.
+ * @throws {@link !RangeError | RangeError} at creation when `maxEntries` is not a positive integer.
+ * @throws {@link !TypeError | TypeError} at creation when `now` is not a function.
  *
  * @example
  * ```ts
+ * import { createMemoryClaimStore } from 'nicepay-nico';
+ *
  * const store = createMemoryClaimStore({ maxEntries: 50_000 });
  * store.claim('a', 600); // true
  * store.claim('a', 600); // false
@@ -218,6 +229,7 @@ export function checkMaxEntries(value: unknown, fallback: number, fn: string): n
  * store.reserve('b', 'token-2', 15); // 'pending': token-1's call is in flight
  * store.release('b', 'token-1');     // true: 'b' is free again
  * ```
+ * @category Stores
  */
 export function createMemoryClaimStore(options: MemoryClaimStoreOptions = {}): MemoryClaimStore {
   const FN = 'createMemoryClaimStore';

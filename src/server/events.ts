@@ -11,6 +11,7 @@ import { isStoreError } from './store-error.js';
  * Which handler answered: `'access-token'` ({@link createAccessTokenHandler}, service code
  * `73`) or `'transaction'` ({@link createTransactionHandler}: CVS inquiry or payment, told
  * apart by the event's `serviceCode`, the one you configured).
+ * @category Events
  */
 export type CallEventEndpoint = 'access-token' | 'transaction';
 
@@ -45,6 +46,7 @@ export type CallEventEndpoint = 'access-token' | 'transaction';
  * - `'GENERAL_ERROR'`: anything else, a programming error: a parsed body instead of the
  *   raw one, a request that is not `{ method, path, headers, body }`, bad options given to
  *   `handleAccessTokenRequest`.
+ * @category Events
  */
 export type CallEventReason =
   | 'METHOD_NOT_ALLOWED'
@@ -69,7 +71,10 @@ export type CallEventReason =
   | 'CALLBACK_FAILED'
   | 'GENERAL_ERROR';
 
-/** Every {@link CallEventReason}, in the order documented there. */
+/**
+ * Every {@link CallEventReason}, in the order documented there.
+ * @category Events
+ */
 export const CALL_EVENT_REASONS: readonly CallEventReason[] = /* @__PURE__ */ Object.freeze([
   'METHOD_NOT_ALLOWED',
   'MISSING_MANDATORY_FIELD',
@@ -104,6 +109,7 @@ export const CALL_EVENT_REASONS: readonly CallEventReason[] = /* @__PURE__ */ Ob
  *   error): every claim is released, so NICEPAY's retry is processed;
  * - `'ran'`: your `handle()` ran but its answer could not be sent (`500`,
  *   `'INVALID_ANSWER'`): the claims are kept, so it is not run again.
+ * @category Events
  */
 export type CallEventOutcome = 'answered' | 'refused' | 'failed' | 'ran';
 
@@ -125,6 +131,7 @@ export type CallEventOutcome = 'answered' | 'refused' | 'failed' | 'ran';
  *   idempotentReplay: false, latencyMs: 0.412,
  * }
  * ```
+ * @category Events
  */
 export interface CallEvent {
   /** Which handler answered (see {@link CallEventEndpoint}). */
@@ -164,6 +171,7 @@ export interface CallEvent {
 /**
  * What `onError` gets when the `onEvent` hook threw or rejected: the answer was not
  * changed; `cause` is what the hook threw.
+ * @category Errors
  */
 export class OnEventError extends Error {
   override readonly name = 'OnEventError';

@@ -6,7 +6,10 @@
  */
 import { BoundedExpiryMap, checkKeyAndToken, checkMaxEntries, checkTtl } from './claim-store.js';
 
-/** A final answer, as an idempotency store keeps it. */
+/**
+ * A final answer, as an idempotency store keeps it.
+ * @category Stores
+ */
 export interface StoredAnswer {
   /** Fingerprint of the request that was answered (SHA-256 hex of its minified body). */
   readonly fingerprint: string;
@@ -22,6 +25,7 @@ export interface StoredAnswer {
  *   caller now holds it until `ttlSeconds` from now, and must `complete` or `release` it;
  * - `{ state: 'in-flight' }`: another caller holds it and has not answered yet;
  * - `{ state: 'done', answer }`: it was answered; `answer` is what was sent.
+ * @category Stores
  */
 export type IdempotencyBegin =
   | { readonly state: 'started' }
@@ -32,6 +36,7 @@ export type IdempotencyBegin =
  * Where idempotent answers live. All three methods act atomically on one key; `complete`
  * and `release` act only when the key is still held under `token` (compare-and-set,
  * compare-and-delete).
+ * @category Stores
  */
 export interface IdempotencyStore {
   /** Start a call under `key` with a short "pending" time to live; renews it when `token` already holds it. */
@@ -46,7 +51,10 @@ export interface IdempotencyStore {
   release(key: string, token: string): boolean | Promise<boolean>;
 }
 
-/** Options of {@link createMemoryIdempotencyStore}. */
+/**
+ * Options of {@link createMemoryIdempotencyStore}.
+ * @category Stores
+ */
 export interface MemoryIdempotencyStoreOptions {
   /**
    * Most unexpired keys held at once; default {@link DEFAULT_MAX_IDEMPOTENCY_KEYS} (500,000).
@@ -59,7 +67,10 @@ export interface MemoryIdempotencyStoreOptions {
   readonly now?: () => number;
 }
 
-/** An in-memory {@link IdempotencyStore}; every method is synchronous. */
+/**
+ * An in-memory {@link IdempotencyStore}; every method is synchronous.
+ * @category Stores
+ */
 export interface MemoryIdempotencyStore extends IdempotencyStore {
   begin(key: string, token: string, ttlSeconds: number): IdempotencyBegin;
   complete(key: string, token: string, answer: StoredAnswer, ttlSeconds: number): boolean;
@@ -72,6 +83,7 @@ export interface MemoryIdempotencyStore extends IdempotencyStore {
  * Default `maxEntries` of {@link createMemoryIdempotencyStore}: 500,000 keys, a day of
  * payments at 5.7 per second on average with the default one-day `ttlSeconds`.
  * `npm run bench` reports the memory per key.
+ * @category Stores
  */
 export const DEFAULT_MAX_IDEMPOTENCY_KEYS = 500_000;
 
@@ -101,14 +113,20 @@ export function checkStoredAnswer(answer: unknown, method: string): StoredAnswer
  * instances use `createRedisIdempotencyStore`). It never forgets an unexpired key: when it
  * holds `maxEntries`, a new key throws `StoreError` `STORE_FULL`.
  *
- * @throws {RangeError} at creation when `maxEntries` is not a positive integer.
- * @throws {TypeError} at creation when `now` is not a function.
+ * @throws {@link !RangeError | RangeError} at creation when `maxEntries` is not a positive integer.
+ * @throws {@link !TypeError | TypeError} at creation when `now` is not a function.
  *
  * @example
  * ```ts
- * const store = createMemoryIdempotencyStore();
- * createTransactionHandler({ ...options, idempotency: { key: ({ body }) => body.paymentRequestId, store } });
+ * import { createMemoryIdempotencyStore, createTransactionHandler } from 'nicepay-nico';
+ *
+ * const store = createMemoryIdempotencyStore({ maxEntries: 100_000 });
+ * const payment = createTransactionHandler({
+ *   ...paymentOptions, // serviceCode, clients, tokens, handle
+ *   idempotency: { key: ({ body }) => body.paymentRequestId, store },
+ * });
  * ```
+ * @category Stores
  */
 export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = {}): MemoryIdempotencyStore {
   const FN = 'createMemoryIdempotencyStore';

@@ -14,12 +14,21 @@ import { checkStoredAnswer, type IdempotencyBegin, type IdempotencyStore, type S
 import { isStoreError, StoreError } from './store-error.js';
 import { withReason } from './events.js';
 
-/** Default of `storeTimeoutMs`: how long a handler waits for one store call. */
+/**
+ * Default of `storeTimeoutMs`: how long a handler waits for one store call.
+ * @category Stores
+ */
 export const DEFAULT_STORE_TIMEOUT_MS = 2_000;
-/** Default of `pendingTtlSeconds`: the time to live of a reservation while its call is in flight. */
+/**
+ * Default of `pendingTtlSeconds`: the time to live of a reservation while its call is in flight.
+ * @category Stores
+ */
 export const DEFAULT_PENDING_TTL_SECONDS = 15;
 
-/** Options both handlers share for their stores. */
+/**
+ * Options both handlers share for their stores.
+ * @category Stores
+ */
 export interface StoreTimingOptions {
   /**
    * How long to wait for one store call, ms; default 2,000. A store that does not answer in

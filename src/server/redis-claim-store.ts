@@ -18,7 +18,10 @@ import {
 
 export type { IoRedisClientLike, NodeRedisClientLike, RedisClaimStoreClient, RedisCommandFunction } from './redis-command.js';
 
-/** Options of {@link createRedisClaimStore}. */
+/**
+ * Options of {@link createRedisClaimStore}.
+ * @category Stores
+ */
 export interface RedisClaimStoreOptions {
   /**
    * Prepended to every key; default `'nicepay-nico:'`. The handlers' keys carry their kind
@@ -29,7 +32,10 @@ export interface RedisClaimStoreOptions {
   readonly prefix?: string;
 }
 
-/** A {@link ClaimStore} kept in Redis; every method is one round trip, atomic in Redis. */
+/**
+ * A {@link ClaimStore} kept in Redis; every method is one round trip, atomic in Redis.
+ * @category Stores
+ */
 export interface RedisClaimStore extends Required<ClaimStore> {
   /**
    * Claim `key` (prefixed) for `ttlSeconds`, rounded up to whole seconds: `SET key 1 NX EX`.
@@ -111,13 +117,14 @@ export const RELEASE_SCRIPT = RELEASE;
  * them with `500 General Error` and pass them to `onError`.
  *
  * @param client The application's connected Redis client, or a function that sends one command.
- * @throws {TypeError} when `client` has none of the shapes above, or `prefix` is not a string.
+ * @throws {@link !TypeError | TypeError} when `client` has none of the shapes above, or `prefix` is not a string.
  *
  * @example node-redis (redis v4 and later)
  * ```ts
  * import { createClient } from 'redis';
+ * import { createRedisClaimStore } from 'nicepay-nico';
  *
- * const redis = await createClient({ url: process.env.REDIS_URL, disableOfflineQueue: true }).connect();
+ * const redis = await createClient({ url: process.env.REDIS_URL!, disableOfflineQueue: true }).connect();
  * const replayCache = createRedisClaimStore(redis, { prefix: 'nicepay-nico:sig:' });
  * const externalIds = createRedisClaimStore(redis, { prefix: 'nicepay-nico:xid:' });
  * ```
@@ -125,8 +132,9 @@ export const RELEASE_SCRIPT = RELEASE;
  * @example ioredis
  * ```ts
  * import { Redis } from 'ioredis';
+ * import { createRedisClaimStore } from 'nicepay-nico';
  *
- * const redis = new Redis(process.env.REDIS_URL, { enableOfflineQueue: false, commandTimeout: 2_000 });
+ * const redis = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, commandTimeout: 2_000 });
  * const store = createRedisClaimStore(redis);
  * await store.claim('client-1|2024-01-01T00:00:00+07:00', 600); // true
  * await store.claim('client-1|2024-01-01T00:00:00+07:00', 600); // false
@@ -134,9 +142,13 @@ export const RELEASE_SCRIPT = RELEASE;
  *
  * @example Any other client, e.g. a node-redis cluster
  * ```ts
- * const cluster = await createCluster({ rootNodes }).connect();
+ * import { createCluster } from 'redis';
+ * import { createRedisClaimStore } from 'nicepay-nico';
+ *
+ * const cluster = await createCluster({ rootNodes: [{ url: process.env.REDIS_URL! }] }).connect();
  * const store = createRedisClaimStore((args, key) => cluster.sendCommand(key, false, args));
  * ```
+ * @category Stores
  */
 export function createRedisClaimStore(client: RedisClaimStoreClient, options: RedisClaimStoreOptions = {}): RedisClaimStore {
   const prefix = checkPrefix(options.prefix, DEFAULT_PREFIX, FN);

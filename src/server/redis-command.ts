@@ -7,12 +7,16 @@
 /**
  * A node-redis client (`redis` v4 and later, `createClient()`), or any client whose
  * `sendCommand` takes the whole command as an array of strings.
+ * @category Stores
  */
 export interface NodeRedisClientLike {
   sendCommand(args: string[]): Promise<unknown>;
 }
 
-/** An ioredis client (`new Redis()`, or an ioredis `Cluster`), or any client with `call(command, ...args)`. */
+/**
+ * An ioredis client (`new Redis()`, or an ioredis `Cluster`), or any client with `call(command, ...args)`.
+ * @category Stores
+ */
 export interface IoRedisClientLike {
   call(command: string, ...args: string[]): Promise<unknown>;
 }
@@ -20,10 +24,14 @@ export interface IoRedisClientLike {
 /**
  * Sends one command, given as an array of strings (`['EVAL', script, '1', key, ...]`), and
  * resolves to its reply. `key` is the one key the command touches (for a cluster's routing).
+ * @category Stores
  */
 export type RedisCommandFunction = (args: string[], key: string) => Promise<unknown>;
 
-/** What the Redis stores accept as their client. */
+/**
+ * What the Redis stores accept as their client.
+ * @category Stores
+ */
 export type RedisClaimStoreClient = NodeRedisClientLike | IoRedisClientLike | RedisCommandFunction;
 
 /** The function that sends one command through `client`, chosen by the client's shape. @internal */

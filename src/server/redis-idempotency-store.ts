@@ -8,13 +8,19 @@ import { checkStoredAnswer, type IdempotencyBegin, type IdempotencyStore, type S
 import { booleanReply, RELEASE_SCRIPT } from './redis-claim-store.js';
 import { checkPrefix, commandSender, describeReply, replyInteger, replyText, toMillis, type RedisClaimStoreClient } from './redis-command.js';
 
-/** Options of {@link createRedisIdempotencyStore}. */
+/**
+ * Options of {@link createRedisIdempotencyStore}.
+ * @category Stores
+ */
 export interface RedisIdempotencyStoreOptions {
   /** Prepended to every key; default `'nicepay-nico:'` (the keys start with `idem:`). */
   readonly prefix?: string;
 }
 
-/** An {@link IdempotencyStore} kept in Redis; every method is one atomic round trip. */
+/**
+ * An {@link IdempotencyStore} kept in Redis; every method is one atomic round trip.
+ * @category Stores
+ */
 export interface RedisIdempotencyStore extends IdempotencyStore {
   begin(key: string, token: string, ttlSeconds: number): Promise<IdempotencyBegin>;
   complete(key: string, token: string, answer: StoredAnswer, ttlSeconds: number): Promise<boolean>;
@@ -58,18 +64,20 @@ const IN_FLIGHT: IdempotencyBegin = /* @__PURE__ */ Object.freeze({ state: 'in-f
  * with its status and the request's fingerprint; it expires after `idempotency.ttlSeconds`.
  * The same client settings and persistence advice as `createRedisClaimStore` apply.
  *
- * @throws {TypeError} when `client` is not a client or `prefix` is not a string.
+ * @throws {@link !TypeError | TypeError} when `client` is not a client or `prefix` is not a string.
  *
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
+ * import { createRedisIdempotencyStore, createTransactionHandler } from 'nicepay-nico';
  *
- * const redis = new Redis(process.env.REDIS_URL, { enableOfflineQueue: false });
- * createTransactionHandler({
- *   ...options,
+ * const redis = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false });
+ * const payment = createTransactionHandler({
+ *   ...paymentOptions, // serviceCode, clients, tokens, handle
  *   idempotency: { key: ({ body }) => body.paymentRequestId, store: createRedisIdempotencyStore(redis) },
  * });
  * ```
+ * @category Stores
  */
 export function createRedisIdempotencyStore(client: RedisClaimStoreClient, options: RedisIdempotencyStoreOptions = {}): RedisIdempotencyStore {
   const prefix = checkPrefix(options.prefix, 'nicepay-nico:', FN);

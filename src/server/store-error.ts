@@ -4,7 +4,10 @@
  * @module
  */
 
-/** Stable codes of {@link StoreError}, for `switch (error.code)`. */
+/**
+ * Stable codes of {@link StoreError}, for `switch (error.code)`.
+ * @category Errors
+ */
 export type StoreErrorCode =
   /** An in-memory store holds `maxEntries` unexpired entries and refuses a new one rather than forget one. */
   | 'STORE_FULL'
@@ -23,6 +26,7 @@ export type StoreErrorCode =
  *   if (error instanceof StoreError && error.code === 'STORE_TIMEOUT') metrics.increment('nico.store_timeout');
  * }
  * ```
+ * @category Errors
  */
 export class StoreError extends Error {
   override readonly name = 'StoreError';
@@ -35,7 +39,23 @@ export class StoreError extends Error {
   }
 }
 
-/** `true` when `value` is a {@link StoreError}, also across copies of this package. */
+/**
+ * `true` when `value` is a {@link StoreError}, also across copies of this package.
+ *
+ * @example
+ * ```ts
+ * import { createTransactionHandler, isStoreError } from 'nicepay-nico';
+ *
+ * const payment = createTransactionHandler({
+ *   ...paymentOptions,
+ *   onError: (error, { status }) => {
+ *     // STORE_FULL, STORE_TIMEOUT or STORE_FAILED: the call was answered 500, NICEPAY retries
+ *     if (isStoreError(error)) console.warn(`nicepay-nico store: ${error.code} (answered ${status})`);
+ *   },
+ * });
+ * ```
+ * @category Errors
+ */
 export function isStoreError(value: unknown): value is StoreError {
   return value instanceof StoreError || (typeof value === 'object' && value !== null && (value as { name?: unknown }).name === 'StoreError');
 }

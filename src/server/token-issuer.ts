@@ -10,10 +10,16 @@ import { MAX_ACCESS_TOKEN_LENGTH } from '../protocol/token-response.js';
 import type { AccessTokenCheck } from '../protocol/token-check.js';
 import { UNSET_HINT, unsetValue } from './config-checks.js';
 
-/** A secret for {@link createAccessTokenIssuer}: at least 32 bytes (as UTF-8 for a string). */
+/**
+ * A secret for {@link createAccessTokenIssuer}: at least 32 bytes (as UTF-8 for a string).
+ * @category Token
+ */
 export type TokenSecret = string | Uint8Array;
 
-/** Options of {@link createAccessTokenIssuer}. Give `secret`, or `secrets` for rotation. */
+/**
+ * Options of {@link createAccessTokenIssuer}. Give `secret`, or `secrets` for rotation.
+ * @category Token
+ */
 export interface AccessTokenIssuerOptions {
   /** The signing secret, at least 32 bytes. */
   readonly secret?: TokenSecret;
@@ -25,7 +31,10 @@ export interface AccessTokenIssuerOptions {
 
 export type { AccessTokenCheck, AccessTokenFailure } from '../protocol/token-check.js';
 
-/** Issues and verifies stateless access tokens. */
+/**
+ * Issues and verifies stateless access tokens.
+ * @category Token
+ */
 export interface AccessTokenIssuer {
   /** Lifetime of issued tokens, in seconds. */
   readonly ttlSeconds: number;
@@ -47,7 +56,10 @@ const MAC_CHARS = 43; // base64url of 32 bytes
 // key of up to 16 characters fit one SHA-256 block (one compression fewer per token).
 const DOMAIN = /* @__PURE__ */ utf8('nico-at\x01');
 const MIN_SECRET_BYTES = 32;
-/** The longest client key whose token still fits NICO's 150 characters. */
+/**
+ * The longest client key whose token still fits NICO's 150 characters.
+ * @category Token
+ */
 export const MAX_TOKEN_CLIENT_KEY_LENGTH = Math.floor(((MAX_ACCESS_TOKEN_LENGTH - 1 - MAC_CHARS) * 3) / 4) - HEADER_BYTES;
 
 function secretBytes(secret: unknown, fn: string, name: string): Uint8Array {
@@ -77,17 +89,21 @@ const clockOf = (now: number | undefined, fn: string): number => {
  * after `ttlSeconds`, never twice the same, verified in constant time. Any number of server
  * instances sharing the secret verify each other's tokens with no shared store.
  *
- * @throws {TypeError | RangeError} for a missing secret (`secret is undefined (an unset environment variable?)`,
+ * @throws {@link !TypeError | TypeError} or {@link !RangeError | RangeError} for a missing
+ * secret (`secret is undefined (an unset environment variable?)`,
  * `secrets[1] is an empty string ...`), a secret under 32 bytes (`secrets[1] is 31 bytes; at least 32 are
  * required`), or a bad `ttlSeconds`. Messages name the option and the index, never the secret.
  *
  * @example
  * ```ts
+ * import { createAccessTokenIssuer } from 'nicepay-nico';
+ *
  * const issuer = createAccessTokenIssuer({ secrets: [process.env.TOKEN_SECRET!, process.env.OLD_TOKEN_SECRET!] });
  * const token = issuer.issue('IONPAYTEST');
  * issuer.verify(token); // { valid: true, clientKey: 'IONPAYTEST', expiresAt: ... }
  * issuer.verify(token, Date.now() + 901_000); // { valid: false, reason: 'EXPIRED' }
  * ```
+ * @category Token
  */
 export function createAccessTokenIssuer(options: AccessTokenIssuerOptions): AccessTokenIssuer {
   const fn = 'createAccessTokenIssuer';

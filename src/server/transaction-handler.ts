@@ -42,7 +42,10 @@ import {
   type StoreTimingOptions,
 } from './lifecycle.js';
 
-/** Idempotent answers: the first final answer to a business key is sent again to every retry. */
+/**
+ * Idempotent answers: the first final answer to a business key is sent again to every retry.
+ * @category Inquiry & payment
+ */
 export interface IdempotencyOptions<Body extends object = Readonly<Record<string, unknown>>> {
   /**
    * The business key of a call, from the verified request: for a payment, NICEPAY's unique
@@ -65,6 +68,7 @@ export interface IdempotencyOptions<Body extends object = Readonly<Record<string
  * The parts of an `AbortSignal` that `handle()` may use. At run time it is the platform's own
  * `AbortSignal` (cast it to pass it on, e.g. to `fetch`); the type is spelled out here so the
  * package's types need neither the DOM library nor `@types/node`.
+ * @category Inquiry & payment
  */
 export interface AbortSignalLike {
   readonly aborted: boolean;
@@ -76,7 +80,10 @@ export interface AbortSignalLike {
   removeEventListener(type: 'abort', listener: () => void): void;
 }
 
-/** What `handle()` gets besides the verified call. */
+/**
+ * What `handle()` gets besides the verified call.
+ * @category Inquiry & payment
+ */
 export interface HandleContext {
   /**
    * Aborted when the call's reservations are lost or may have lapsed while `handle()` runs
@@ -95,7 +102,10 @@ export interface HandleContext {
   readonly answer: TransactionAnswers;
 }
 
-/** Options of {@link createTransactionHandler}. */
+/**
+ * Options of {@link createTransactionHandler}.
+ * @category Inquiry & payment
+ */
 export interface TransactionHandlerOptions<Body extends object = Readonly<Record<string, unknown>>> extends Omit<TransactionVerifyOptions, 'now'>, StoreTimingOptions {
   /**
    * Your business logic: gets the verified call (its parsed `body` included) and a
@@ -153,7 +163,10 @@ export interface TransactionHandlerOptions<Body extends object = Readonly<Record
   readonly idempotency?: IdempotencyOptions<Body>;
 }
 
-/** A transaction endpoint: call it with each request. */
+/**
+ * A transaction endpoint: call it with each request.
+ * @category Inquiry & payment
+ */
 export type TransactionHandler = (request: TransactionRequest) => Promise<EndpointResponse>;
 
 const FN = 'createTransactionHandler';
@@ -225,14 +238,17 @@ async function merchantCode<T>(what: string, serviceCode: string, f: () => T | P
  * response (it goes to `onError`; without it, to `console.error`, once per cause). Never
  * throws or rejects. Each call, whatever its answer, gives `onEvent` one {@link CallEvent}.
  *
- * @throws {TypeError} at creation for bad options, among them what an unset environment
- * variable makes: `client "IONPAYTEST": the client is undefined (an unset environment
- * variable?)`, `client "IONPAYTEST": the clientSecret is undefined (an unset environment
- * variable?)`, a client id `"undefined"`, an empty `clients`. {@link KeyImportError} for a
- * client's `publicKey` that cannot be imported, naming the client.
+ * @throws {@link !TypeError | TypeError} at creation for bad options, among them what an
+ * unset environment variable makes: `client "IONPAYTEST": the client is undefined (an unset
+ * environment variable?)`, `client "IONPAYTEST": the clientSecret is undefined (an unset
+ * environment variable?)`, a client id `"undefined"`, an empty `clients`.
+ * @throws {@link KeyImportError} at creation for a client's `publicKey` that cannot be
+ * imported, naming the client.
  *
  * @example
  * ```ts
+ * import { createAccessTokenIssuer, createTransactionHandler } from 'nicepay-nico';
+ *
  * const payment = createTransactionHandler({
  *   serviceCode: '48', // the CVS payment service code NICEPAY gave you
  *   clients: { IONPAYTEST: { clientSecret: process.env.NICEPAY_CLIENT_SECRET! } },
@@ -240,8 +256,11 @@ async function merchantCode<T>(what: string, serviceCode: string, f: () => T | P
  *   idempotency: { key: ({ body }) => body.paymentRequestId },
  *   handle: async ({ body }) => ({ responseCode: '2004800', responseMessage: 'Successful', ...(await markPaid(body)) }),
  * });
- * const { status, headers, body } = await payment({ method: 'POST', path: '/api/v1.0/cvs/payment', headers: req.headers, body: rawBody });
+ * // node:http, the raw body collected as a string or Buffer:
+ * const { status, headers, body } = await payment({ method: req.method!, path: req.url!, headers: req.headers, body: rawBody });
+ * res.writeHead(status, headers).end(body);
  * ```
+ * @category Inquiry & payment
  */
 export function createTransactionHandler<Body extends object = Readonly<Record<string, unknown>>>(options: TransactionHandlerOptions<Body>): TransactionHandler {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${FN}: options must be an object`);
