@@ -13,7 +13,9 @@
  *                                          on Node ESM and CJS, Bun, Deno and workerd (Miniflare)
  *   12-14. TypeScript consumers            nodenext ESM (.ts), nodenext CJS (.cts), bundler; then (6 more)
  *                                          nicepay-nico/node in http.createServer and Express app.all
- *                                          with @types/node 20, 25 and latest x @types/express 4 and 5
+ *                                          with @types/node 20, 25 and latest x @types/express 4 and 5;
+ *                                          then the README's whole-flow example as strict checkJs
+ *                                          against the current @types/node
  *   15. the bin and nicepay-nico/vectors   npx nicepay-nico --help and vectors; require() and import of
  *                                          nicepay-nico/vectors
  *   16. the bin against a server           npx nicepay-nico simulate and probe against a NICO server
@@ -435,6 +437,23 @@ for (const [nodeTypes, expressTypes] of ADAPTER_TYPINGS) {
     return `@types/node ${versions[0]}, @types/express ${versions[1]}`;
   });
 }
+
+// The README's whole-flow example (examples/nico-server.mjs, included in the README verbatim)
+// is plain JavaScript a merchant copies; it must also pass a strict TypeScript check
+// (checkJs) against the installed package and the current @types/node.
+
+check("tsc: the README's whole-flow example (examples/nico-server.mjs), strict checkJs, with the current @types/node", () => {
+  if (!installed) throw new CheckError('skipped: package not installed');
+  const dir = join(consumer, 'types-node' + 'latest' + '-express5');
+  if (!existsSync(join(dir, 'node_modules', '@types', 'node'))) throw new CheckError('@types/node@latest is not installed (the adapter typing check above installs it)');
+  writeFileSync(join(dir, 'nico-server.mjs'), readFileSync(join(root, 'examples', 'nico-server.mjs'), 'utf8'));
+  const config = join(dir, 'tsconfig.whole-flow.json');
+  const compilerOptions = { ...strictOptions, allowJs: true, checkJs: true, module: 'nodenext', moduleResolution: 'nodenext', types: ['node'] };
+  writeFileSync(config, `${JSON.stringify({ compilerOptions, files: ['nico-server.mjs'] }, null, 2)}\n`);
+  runOk(bin('tsc'), ['-p', config], dir);
+  const version = JSON.parse(readFileSync(join(dir, 'node_modules', '@types', 'node', 'package.json'), 'utf8')).version;
+  return `@types/node ${version}`;
+});
 
 // ---------------------------------------------------------------------------------------
 // The `nicepay-nico` command (bin: dist/cli.js) and the `nicepay-nico/vectors` subpath.
