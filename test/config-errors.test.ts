@@ -255,3 +255,16 @@ describe('a 500 without onError goes to console.error, once per cause, nothing s
     expect(lines()[0]).not.toContain('short-secret-XYZ');
   });
 });
+
+describe('found by attacking the configuration (kept as tests)', () => {
+  it('a client secret with a final line break (read from a file) is refused at creation, naming the client, not the value', () => {
+    const create = tx({ clients: { [CLIENT]: { clientSecret: `${CLIENT_SECRET}\n` } } });
+    expect(create).toThrow(TypeError);
+    expect(create).toThrow(`client "IONPAYTEST": the clientSecret starts or ends with whitespace (a line break read from a file?)`);
+    try {
+      create();
+    } catch (error) {
+      expect((error as Error).message).not.toContain(CLIENT_SECRET);
+    }
+  });
+});

@@ -715,3 +715,36 @@ describe('examples/pino-events.mjs', () => {
     expect(server.stdout()).not.toContain('too-short');
   }, 30_000);
 });
+
+describe('found by attacking the events (kept as tests)', () => {
+  it('a client secret sent as X-EXTERNAL-ID never reaches an event, verified or not', async () => {
+    const SHORT_SECRET = 'short-client-secret-32-bytes-ABC';
+    const events: CallEvent[] = [];
+    const handler = createTransactionHandler({
+      serviceCode: '48',
+      clients: { [CLIENT]: { clientSecret: SHORT_SECRET } },
+      tokens: issuer,
+      now: () => NOW,
+      replayCache: createMemoryClaimStore({ now: () => NOW }),
+      externalIds: createMemoryClaimStore({ now: () => NOW }),
+      handle: () => OK,
+      onEvent: (event) => void events.push(event),
+    });
+    const body = payment('PAY-SECRET');
+    for (const [second, signWith] of [[1, SHORT_SECRET], [2, 'another secret, so the signature fails']] as const) {
+      const timestamp = formatTimestamp(NOW + second * 1000);
+      const signature = signSymmetric(signWith, buildSymmetricStringToSign({ method: 'POST', path: PATH, accessToken: TOKEN, body, timestamp }));
+      await handler({
+        method: 'POST',
+        path: PATH,
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}`, 'X-TIMESTAMP': timestamp, 'X-PARTNER-ID': CLIENT, 'X-EXTERNAL-ID': SHORT_SECRET, 'X-SIGNATURE': signature },
+        body,
+      });
+    }
+    expect(events.map((e) => e.status)).toEqual([200, 401]);
+    for (const event of events) {
+      expect(event.externalId).toBeNull();
+      expect(JSON.stringify(event)).not.toContain(SHORT_SECRET);
+    }
+  });
+});

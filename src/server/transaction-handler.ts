@@ -283,6 +283,12 @@ export function createTransactionHandler<Body extends object = Readonly<Record<s
   const observer = new CallObserver(FN, 'transaction', serviceCode, onEvent, onError);
   // The merchant's functions the verification calls, guarded: a throw is a 500 whose event says CALLBACK_FAILED.
   const { clients, tokens, channelId } = verifyOptions;
+  /** The configured client secrets (of a `clients` map), which an event must never show, whatever header carries them. */
+  const clientSecrets = new Set(
+    typeof clients === 'object' && clients !== null
+      ? Object.values(clients).flatMap((client) => (typeof client?.clientSecret === 'string' ? [client.clientSecret] : []))
+      : [],
+  );
   const verifyBase: TransactionVerifyOptions = {
     ...verifyOptions,
     tokens:
@@ -325,7 +331,7 @@ export function createTransactionHandler<Body extends object = Readonly<Record<s
         // Never a credential, even one sent in the wrong header.
         const authorization = read('Authorization');
         const credentials = [read('X-SIGNATURE'), authorization, authorization?.replace(/^Bearer +/i, '')];
-        if (!credentials.includes(externalId)) call.externalId = externalId;
+        if (!credentials.includes(externalId) && !clientSecrets.has(externalId)) call.externalId = externalId;
       }
     } catch {
       // Headers that cannot be read: the event goes without them.
@@ -399,7 +405,8 @@ export function createTransactionHandler<Body extends object = Readonly<Record<s
       const verified = await verifyTransactionRequest(request, verifyOptionsOf(now, call));
       call.client = verified.clientKey;
       call.clientVerified = true;
-      if (verified.externalId !== verified.accessToken) call.externalId = verified.externalId; // never a credential
+      // Never a credential, even one sent as X-EXTERNAL-ID (which no signature covers).
+      if (verified.externalId !== verified.accessToken && !clientSecrets.has(verified.externalId)) call.externalId = verified.externalId;
       holds = await lifecycle.reserve(claimsOf(verified, now), later);
 
       if (idem) {
@@ -594,6 +601,12 @@ function probeOptions(options: TransactionVerifyOptions): { serviceCode: string;
       }
       if (client.clientSecret !== undefined && typeof client.clientSecret !== 'string') {
         throw new TypeError(`${FN}: client ${quoteId(partnerId)}: the clientSecret must be a string (its UTF-8 bytes are the HMAC key), got ${typeof client.clientSecret}`);
+      }
+      // A secret read from a file keeps its final line break, and no NICEPAY signature would ever verify.
+      if (typeof client.clientSecret === 'string' && client.clientSecret !== client.clientSecret.trim()) {
+        throw new TypeError(
+          `${FN}: client ${quoteId(partnerId)}: the clientSecret starts or ends with whitespace (a line break read from a file?); its exact UTF-8 bytes are the HMAC key, so no signature would verify: trim it`,
+        );
       }
       if (mode === 'auto') {
         if (client.clientSecret === undefined && client.publicKey === undefined) {
