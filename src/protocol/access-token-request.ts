@@ -24,9 +24,12 @@ export interface AccessTokenRequest {
 
 /**
  * NICEPAY public keys by client key (`X-CLIENT-KEY`, the merchant id NICEPAY uses).
+ * `undefined` is typed so that `process.env.NICEPAY_PUBLIC_KEY` can be given as it is: the
+ * handlers refuse it at creation, naming the client (an unset environment variable), and
+ * the verifier treats it as an unknown client.
  * @category Token
  */
-export type ClientKeys = Readonly<Record<string, RsaPublicKey | KeyInput>>;
+export type ClientKeys = Readonly<Record<string, RsaPublicKey | KeyInput | undefined>>;
 
 /**
  * Options of {@link verifyAccessTokenRequest}.
