@@ -488,6 +488,64 @@ describe('createNodeHandler over real HTTP', () => {
   });
 });
 
+describe('createNodeHandler never rejects', () => {
+  it.each(['rawBody', 'body'] as const)('a req.%s getter that throws: SNAP 500 5007300, onError and onEvent once, the promise resolves', async (prop) => {
+    const onError = vi.fn();
+    const onEvent = vi.fn();
+    const handler = createNodeHandler({ ...options, onError, onEvent });
+    let settled: Promise<unknown> = Promise.resolve();
+    current = (req, res) => {
+      Object.defineProperty(req, prop, {
+        get() {
+          throw new Error(`lazy ${prop} failed`);
+        },
+      });
+      settled = handler(req, res);
+    };
+    const answer = await rawRequest(validRequest());
+    expectSnapError(answer, 500, '5007300');
+    expect(answer.json).toEqual({ responseCode: '5007300', responseMessage: 'General Error' });
+    await expect(withinMs(settled, 1000, 'the listener')).resolves.toBeUndefined();
+    expect(onError).toHaveBeenCalledTimes(1);
+    expect((onError.mock.calls[0]?.[0] as Error).message).toBe(`lazy ${prop} failed`);
+    expect(onEvent).toHaveBeenCalledTimes(1);
+  });
+
+  it('a res.writeHead that throws: the connection is closed, the promise resolves', async () => {
+    const handler = createNodeHandler({ ...options, onError: () => undefined });
+    let settled: Promise<unknown> = Promise.resolve();
+    current = (req, res) => {
+      res.writeHead = () => {
+        throw new Error('writeHead failed');
+      };
+      settled = handler(req, res);
+    };
+    await expect(rawRequest(validRequest())).rejects.toThrow(/socket hang up|ECONNRESET/);
+    await expect(withinMs(settled, 1000, 'the listener')).resolves.toBeUndefined();
+  });
+
+  it('a request whose headers cannot be read, and a response without destroy(): still resolves', async () => {
+    const handler = createNodeHandler({ ...options, onError: () => undefined });
+    const req = {
+      method: 'POST',
+      url: PATH,
+      get headers(): never {
+        throw new Error('headers failed');
+      },
+      rawBody: ACCESS_TOKEN_BODY,
+      on: () => undefined,
+      removeListener: () => undefined,
+    };
+    const written: unknown[] = [];
+    await expect(handler(req, { writeHead: (status) => written.push(status), end: (body) => written.push(JSON.parse(body)) })).resolves.toBeUndefined();
+    expect(written).toEqual([500, { responseCode: '5007300', responseMessage: 'General Error' }]);
+    const throwing = () => {
+      throw new Error('no');
+    };
+    await expect(handler(req, { writeHead: throwing, end: () => undefined })).resolves.toBeUndefined();
+  });
+});
+
 // ---------------------------------------------------------------------------------------
 
 /** The parts of Express 5 used here (typed loosely: the handlers are the package's, not Express's). */
@@ -642,16 +700,70 @@ describe('createExpressMiddleware in Express 5', () => {
     else expectToken(next);
   });
 
-  it('bodyParserErrorHandler passes any other error on with next(error)', async () => {
-    const accessToken = createExpressMiddleware(options);
+  it.each([
+    ['a 4xx status (403, no type)', Object.assign(new Error('forbidden'), { status: 403 }), 400, '4007300', '(HTTP 403)'],
+    ['a typed error (request.aborted)', Object.assign(new Error('request aborted'), { type: 'request.aborted', status: 400 }), 400, '4007300', '(request.aborted)'],
+    ['any other error', new Error('a middleware bug'), 500, '5007300', 'a middleware bug'],
+  ] as const)('bodyParserErrorHandler answers every error as SNAP: %s', async (_name, thrown, status, code, inMessage) => {
+    const onError = vi.fn();
+    const onEvent = vi.fn();
+    const accessToken = createExpressMiddleware({ ...options, onError, onEvent });
     const { errors } = appWith((app) => {
-      app.use(PATH, (_req: unknown, _res: unknown, next: (error: unknown) => void) => next(Object.assign(new Error('forbidden'), { status: 403 })));
+      app.use(PATH, (_req: unknown, _res: unknown, next: (error: unknown) => void) => next(thrown));
       app.all(PATH, accessToken);
       app.use(PATH, accessToken.bodyParserErrorHandler);
     });
-    expect((await rawRequest(validRequest())).json).toEqual({ recorded: true });
-    expect((errors[0] as Error).message).toBe('forbidden');
+    expectSnapError(await rawRequest(validRequest()), status, code);
+    expect(errors).toEqual([]);
+    expect(onError).toHaveBeenCalledTimes(1);
+    expect((onError.mock.calls[0]?.[0] as Error).message).toContain(inMessage);
+    expect(onEvent).toHaveBeenCalledTimes(1);
     expect(accessToken.bodyParserErrorHandler.length).toBe(4); // Express calls it with errors only for length 4
+  });
+
+  it('bodyParserErrorHandler answers a gzip body that does not inflate, and a verify hook that throws: 400 4007300', async () => {
+    const onError = vi.fn();
+    const { errors } = appWith((app) => {
+      const accessToken = createExpressMiddleware({ ...options, onError });
+      app.use(
+        express.json({
+          verify: (req, _res, buf) => {
+            if (req.headers['x-fail-verify'] === '1') throw new Error(`verify refused ${buf.length} bytes`);
+            req.rawBody = buf;
+          },
+        }),
+      );
+      app.all(PATH, accessToken);
+      app.use(PATH, accessToken.bodyParserErrorHandler);
+    });
+    const gzip = await rawRequest({ headers: { ...freshHeaders(), 'Content-Encoding': 'gzip' }, chunks: [Buffer.from('not gzip at all, garbage')] });
+    expectSnapError(gzip, 400, '4007300');
+    const verify = await rawRequest({ headers: { ...freshHeaders(), 'X-Fail-Verify': '1' }, chunks: [ACCESS_TOKEN_BODY] });
+    expectSnapError(verify, 400, '4007300');
+    expect(errors).toEqual([]);
+    const messages = onError.mock.calls.map(([error]) => (error as Error).message);
+    expect(messages).toHaveLength(2);
+    expect(messages[1]).toContain('(entity.verify.failed)');
+    expect(messages.join('\n')).not.toContain('verify refused'); // nothing of the hook's message (or the body) is quoted
+    expectToken(await rawRequest(validRequest()));
+  });
+
+  it('a req.body getter that throws under Express: SNAP 500 5007300, never next(error)', async () => {
+    const onError = vi.fn();
+    const { errors } = appWith((app) => {
+      app.use((req: http.IncomingMessage, _res: unknown, next: () => void) => {
+        Object.defineProperty(req, 'body', {
+          get() {
+            throw new Error('boom body');
+          },
+        });
+        next();
+      });
+      app.all(PATH, createExpressMiddleware({ ...options, onError }));
+    });
+    expectSnapError(await rawRequest(validRequest()), 500, '5007300');
+    expect(errors).toEqual([]);
+    expect((onError.mock.calls[0]?.[0] as Error).message).toBe('boom body');
   });
 
   it('bodyParserErrorHandler takes a parser error wrapped as cause (NestJS 12), and a GET gets 405', async () => {

@@ -149,11 +149,14 @@ describe('examples/nestjs (NestJS 12, rawBody: true)', () => {
     }
   });
 
-  it('answers a body Nest\'s parser refuses on a NICO route with the SNAP 400, and leaves the other routes to Nest', async () => {
+  it('answers a body Nest\'s parser refuses on a NICO route (not JSON, bad gzip) with the SNAP 400, and leaves the other routes to Nest', async () => {
     const headers = { 'Content-Type': 'application/json' };
     const nico = await fetch(origin + INQUIRY_PATH, { method: 'POST', headers, body: 'paymentCode=8880012345', signal: AbortSignal.timeout(10_000) });
     expect(nico.status).toBe(400);
     expect(await nico.json()).toEqual({ responseCode: '4004700', responseMessage: 'Bad Request' });
+    const gzip = await fetch(origin + PAYMENT_PATH, { method: 'POST', headers: { ...headers, 'Content-Encoding': 'gzip' }, body: 'not gzip at all', signal: AbortSignal.timeout(10_000) });
+    expect(gzip.status).toBe(400);
+    expect(await gzip.json()).toEqual({ responseCode: '4004800', responseMessage: 'Bad Request' });
     const other = await fetch(`${origin}/health`, { method: 'POST', headers, body: 'not json', signal: AbortSignal.timeout(10_000) });
     expect(other.status).toBe(400);
     expect(await other.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' }); // Nest's own answer

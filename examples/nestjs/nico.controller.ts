@@ -1,7 +1,7 @@
 // NICEPAY's three NICO endpoints in NestJS (on Express), with the app created with
 // NestFactory.create(AppModule, { rawBody: true }): Nest's JSON parser keeps the raw bytes
 // in req.rawBody, which the endpoints check the signatures against.
-import { All, Catch, Controller, HttpException, Inject, Next, Req, Res, type ArgumentsHost } from '@nestjs/common';
+import { All, Catch, Controller, Inject, Next, Req, Res, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import { NICO_PATHS, type NicoEndpoints } from './nico.js';
@@ -31,17 +31,18 @@ export class NicoController {
 }
 
 /**
- * A body Nest's parser refused on a NICO path (not JSON, over its limit) never reaches the
- * controller, and Nest would answer it with its own JSON. This global filter answers it as
- * SNAP instead (400 / 400xx00), and leaves every other exception to Nest.
+ * A body Nest's parser refused on a NICO path (not JSON, over its limit, a gzip body that
+ * does not inflate) never reaches the controller, and Nest would answer it with its own
+ * JSON. This global filter answers every exception on a NICO path as SNAP instead (a refused
+ * body 400 / 400xx00, anything else 500 / 500xx00), and leaves the other paths to Nest.
  */
-@Catch(HttpException)
+@Catch() // every exception, not only HttpException: a parser's error may come unwrapped
 export class NicoBodyParserErrors extends BaseExceptionFilter {
   constructor(@Inject(NICO) private readonly nico: NicoEndpoints) {
     super();
   }
 
-  override catch(exception: HttpException, host: ArgumentsHost): void {
+  override catch(exception: unknown, host: ArgumentsHost): void {
     const [req, res] = [host.switchToHttp().getRequest<Request>(), host.switchToHttp().getResponse<Response>()];
     const name = (Object.keys(NICO_PATHS) as (keyof typeof NICO_PATHS)[]).find((key) => NICO_PATHS[key] === req.path);
     if (name === undefined) return super.catch(exception, host);

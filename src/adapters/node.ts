@@ -75,6 +75,8 @@ export interface NodeResponseLike {
   writeHead(status: number, headers: Record<string, string>): unknown;
   end(body: string): unknown;
   readonly headersSent?: boolean;
+  /** Called when the answer cannot be written (`writeHead` or `end` threw): closes the connection instead of leaving the client waiting. */
+  destroy?(): unknown;
 }
 
 /**
@@ -256,32 +258,76 @@ const call = (adapter: Adapter, req: NodeRequestLike, body: RawBody): Promise<En
  * `onError` and `onEvent`: a `SnapError` its SNAP answer (`400 / 400xx00` for
  * `BAD_REQUEST`), anything else `500 / 500xx00 General Error`.
  */
-function refuse(adapter: Adapter, req: NodeRequestLike, error: Error): Promise<EndpointResponse> {
+function refuse(adapter: Adapter, req: NodeRequestLike, error: unknown): Promise<EndpointResponse> {
+  // A request whose url or headers cannot be read (a throwing getter) is still answered.
+  let path = '/';
+  let headers: NodeRequestLike['headers'] = {};
+  try {
+    path = pathOf(req);
+    headers = req.headers;
+  } catch {
+    // keep the defaults
+  }
   return adapter.endpoint({
     get method(): string {
       throw error;
     },
-    path: pathOf(req),
-    headers: req.headers,
+    path,
+    headers,
     body: '',
   });
 }
 
-function write(res: NodeResponseLike, result: EndpointResponse, close: boolean | undefined): void {
-  if (res.headersSent === true) return;
-  res.writeHead(result.status, close === true ? { ...result.headers, Connection: 'close' } : { ...result.headers });
-  res.end(result.body);
+/** The last resort when even the endpoint failed: a SNAP 500 without the service code. */
+const GENERAL_ERROR: EndpointResponse = {
+  status: 500,
+  headers: { 'Content-Type': 'application/json' },
+  body: '{"responseCode":"5000000","responseMessage":"General Error"}',
+};
+
+/** {@link refuse}, which never rejects. */
+async function refuseSafely(adapter: Adapter, req: NodeRequestLike, error: unknown): Promise<EndpointResponse> {
+  try {
+    return await refuse(adapter, req, error);
+  } catch {
+    return GENERAL_ERROR;
+  }
 }
 
+/** Write the answer; when that throws, close the connection rather than leave the client waiting. Never throws. */
+function write(res: NodeResponseLike, result: EndpointResponse, close: boolean | undefined): void {
+  try {
+    if (res.headersSent === true) return;
+    res.writeHead(result.status, close === true ? { ...result.headers, Connection: 'close' } : { ...result.headers });
+    res.end(result.body);
+  } catch {
+    try {
+      res.destroy?.();
+    } catch {
+      // nothing left to do
+    }
+  }
+}
+
+/** Read the body, call the endpoint and write its answer. Never rejects: a failure on the way is answered `500`. */
 async function serve(adapter: Adapter, req: NodeRequestLike, res: NodeResponseLike): Promise<void> {
-  const got = await rawBodyOf(req, adapter.limit, adapter.timeoutMs);
-  const result =
-    'body' in got
-      ? await call(adapter, req, got.body)
-      : req.method !== 'POST'
-        ? await call(adapter, req, '') // 405 whatever the body
-        : await refuse(adapter, req, got.error);
-  write(res, result, got.close);
+  let result: EndpointResponse;
+  let close: boolean | undefined;
+  try {
+    const got = await rawBodyOf(req, adapter.limit, adapter.timeoutMs);
+    close = got.close;
+    result =
+      'body' in got
+        ? await call(adapter, req, got.body)
+        : req.method !== 'POST'
+          ? await call(adapter, req, '') // 405 whatever the body
+          : await refuse(adapter, req, got.error);
+  } catch (error) {
+    // A request that cannot be read (a throwing rawBody, body or headers getter): 500 General Error, through onError.
+    result = await refuseSafely(adapter, req, error);
+    close = true;
+  }
+  write(res, result, close);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -295,35 +341,75 @@ const PARSER_ERRORS: Readonly<Record<string, string>> = {
   'encoding.unsupported': 'refused the Content-Encoding of the body',
 };
 
-/** A body parser's error: `error` itself, or its `cause` (NestJS 12 wraps it in an HttpException). */
-function parserErrorOf(error: unknown): { readonly type: string; readonly limit?: unknown } | undefined {
+/** What {@link parserErrorOf} finds: the `type` and `limit` of a body parser's error, or a 4xx status. */
+interface ParserError {
+  readonly type: string;
+  readonly limit?: unknown;
+}
+
+/** A `type` or `code` fit to quote in a message: short, plain characters. */
+const PLAIN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * A body parser's error, or another refusal of the request: `error` itself, or its `cause`
+ * (NestJS 12 wraps it in an HttpException). A known `type` first; else any string `type`
+ * (body-parser's `request.aborted`, `entity.verify.failed`, ...) or a 4xx `status` /
+ * `statusCode` (body-parser's zlib errors have no `type`). `undefined`: not the client's
+ * fault, answered `500`.
+ */
+function parserErrorOf(error: unknown): ParserError | undefined {
   let e = error;
+  let found: ParserError | undefined;
   for (let depth = 0; depth < 3 && typeof e === 'object' && e !== null; depth++) {
-    const type = (e as { type?: unknown }).type;
-    if (typeof type === 'string' && Object.prototype.hasOwnProperty.call(PARSER_ERRORS, type)) return e as { type: string; limit?: unknown };
+    const { type, status, statusCode, code } = e as { type?: unknown; status?: unknown; statusCode?: unknown; code?: unknown };
+    if (typeof type === 'string' && Object.prototype.hasOwnProperty.call(PARSER_ERRORS, type)) return e as ParserError;
+    if (found === undefined) {
+      const httpStatus = typeof status === 'number' ? status : statusCode;
+      if (typeof type === 'string') found = { type: PLAIN.test(type) ? type : 'unknown type' };
+      else if (typeof httpStatus === 'number' && httpStatus >= 400 && httpStatus <= 499) {
+        found = { type: typeof code === 'string' && PLAIN.test(code) ? `${code}, HTTP ${httpStatus}` : `HTTP ${httpStatus}` };
+      }
+    }
     e = (e as { cause?: unknown }).cause;
   }
-  return undefined;
+  return found;
 }
 
 /**
  * A body parser refused the body before the route ran: answered as a refusal, `400 /
  * 400xx00 Bad Request` (`405` for another method than POST), never processed further: the
- * middleware between the parser and the route did not run for it.
+ * middleware between the parser and the route did not run for it. Never rejects.
  */
-async function answerParserError(adapter: Adapter, req: NodeRequestLike, res: NodeResponseLike, parserError: { type: string; limit?: unknown }): Promise<void> {
-  // The parser may have left the body unread (a charset it refuses): close after answering.
-  const close = req.readableEnded !== true;
-  if (req.method !== 'POST') {
-    write(res, await call(adapter, req, ''), close);
-    return;
+async function answerParserError(adapter: Adapter, req: NodeRequestLike, res: NodeResponseLike, parserError: ParserError): Promise<void> {
+  let result: EndpointResponse;
+  let close = true;
+  try {
+    // The parser may have left the body unread (a charset it refuses): close after answering.
+    close = req.readableEnded !== true;
+    if (req.method !== 'POST') {
+      result = await call(adapter, req, '');
+    } else {
+      const { method, route } = routeOf(req);
+      const limit = typeof parserError.limit === 'number' ? ` of ${parserError.limit} bytes` : '';
+      const what = PARSER_ERRORS[parserError.type] ?? 'refused the body';
+      const detail = `nicepay-nico: ${method} ${route}: the body parser before this handler ${what}${parserError.type === 'entity.too.large' ? limit : ''} (${parserError.type})`;
+      result = await refuse(adapter, req, new SnapError(parserError.type === 'entity.too.large' ? 'BODY_TOO_LARGE' : 'BAD_REQUEST', { detail }));
+    }
+  } catch (error) {
+    result = await refuseSafely(adapter, req, error);
   }
-  const { method, route } = routeOf(req);
-  const limit = typeof parserError.limit === 'number' ? ` of ${parserError.limit} bytes` : '';
-  const what = PARSER_ERRORS[parserError.type] ?? 'refused the body';
-  const detail = `nicepay-nico: ${method} ${route}: the body parser before this handler ${what}${parserError.type === 'entity.too.large' ? limit : ''} (${parserError.type})`;
-  const error = new SnapError(parserError.type === 'entity.too.large' ? 'BODY_TOO_LARGE' : 'BAD_REQUEST', { detail });
-  write(res, await refuse(adapter, req, error), close);
+  write(res, result, close);
+}
+
+/** An error that is not a refusal of the request (a middleware's bug): `500 / 500xx00 General Error`, the error to `onError`. Never rejects. */
+async function answerOtherError(adapter: Adapter, req: NodeRequestLike, res: NodeResponseLike, error: unknown): Promise<void> {
+  let close = true;
+  try {
+    close = req.readableEnded !== true;
+  } catch {
+    // keep close
+  }
+  write(res, await refuseSafely(adapter, req, error), close);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -358,10 +444,14 @@ export interface ExpressMiddleware extends ExpressHandler {
    * limit, an unsupported charset or encoding) calls `next(error)`, and Express skips every
    * route: without this, NICEPAY gets Express's HTML error page. Mount it at the endpoint's
    * path after the parser: `app.use('/api/v1.0/cvs/inquiry', inquiry.bodyParserErrorHandler)`.
-   * It answers such an error `400 / 400xx00 Bad Request` as SNAP JSON (`405` for another
-   * method than POST), and passes any other error on with `next(error)`. Also takes a
-   * parser's error wrapped as `cause` (NestJS 12's `BadRequestException`), for an exception
-   * filter.
+   * It answers every error that reaches it as SNAP JSON, never Express's HTML page: a body
+   * parser's error (one with a `type`: not JSON, over its limit, an unsupported charset or
+   * encoding, a `verify` hook that threw, an aborted request) or one with a 4xx `status`
+   * (a gzip body that does not inflate) gets `400 / 400xx00 Bad Request` (`405` for another
+   * method than POST); any other error `500 / 500xx00 General Error`. Each goes to `onError`
+   * and `onEvent` once. Only when the answer was already sent is the error passed on with
+   * `next(error)`. Also takes a parser's error wrapped as `cause` (NestJS 12's
+   * `BadRequestException`), for an exception filter.
    */
   readonly bodyParserErrorHandler: ExpressErrorHandler;
 }
@@ -388,17 +478,23 @@ function nodeListener(adapter: Adapter): NodeListener {
 }
 
 function expressMiddleware(adapter: Adapter): ExpressMiddleware {
-  const handler: ExpressHandler = (req, res, next) => {
-    serve(adapter, req, res).catch(next);
+  const handler: ExpressHandler = (req, res) => {
+    void serve(adapter, req, res); // never rejects: every failure is answered as SNAP
   };
   // Four parameters: Express calls a middleware with errors only when its length is 4.
   const bodyParserErrorHandler: ExpressErrorHandler = (error, req, res, next) => {
-    const parserError = parserErrorOf(error);
-    if (parserError === undefined || res.headersSent === true) {
-      next(error);
+    let sent = true;
+    try {
+      sent = res.headersSent === true;
+    } catch {
+      // keep sent: let Express close the connection
+    }
+    if (sent) {
+      next(error); // too late for an answer: Express closes the connection
       return;
     }
-    answerParserError(adapter, req, res, parserError).catch(next);
+    const parserError = parserErrorOf(error);
+    void (parserError === undefined ? answerOtherError(adapter, req, res, error) : answerParserError(adapter, req, res, parserError));
   };
   return Object.assign(handler, { bodyParserErrorHandler });
 }
