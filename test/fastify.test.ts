@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { copyFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -344,6 +344,109 @@ describe('fastifyNico: scope, options and errors', () => {
     } finally {
       await server.app.close();
     }
+  });
+
+  describe('bodyTimeoutMs and bodies not read to their end', () => {
+    /**
+     * Raw HTTP/1.1 over a socket: the head, then `write(socket)` for the body. Resolves with
+     * what the server sent once it ends the connection (or rejects after `timeoutMs`).
+     */
+    const raw = (port: number, head: string, write: (socket: net.Socket) => void, timeoutMs = 5_000) =>
+      new Promise<{ text: string; ms: number }>((resolve, reject) => {
+        const t0 = Date.now();
+        let text = '';
+        const socket = net.connect(port, '127.0.0.1', () => {
+          socket.write(head);
+          write(socket);
+        });
+        const timer = setTimeout(() => {
+          socket.destroy();
+          reject(new Error(`connection still open after ${timeoutMs} ms; received: ${text.slice(0, 200)}`));
+        }, timeoutMs);
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (text += chunk));
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve({ text, ms: Date.now() - t0 });
+        });
+      });
+    const headOf = (path: string, headers: Record<string, string>, framing: string) =>
+      `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('')}${framing}\r\n`;
+    const expectClosed400 = (text: string, responseCode: string) => {
+      expect(text.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+      expect(text).toMatch(/\r\nconnection: close\r\n/i);
+      expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toMatchObject({ responseCode });
+    };
+
+    let s: Setup;
+    let server: Running;
+    const events: { status: number; reason: string | null }[] = [];
+    beforeAll(async () => {
+      s = setup();
+      const onEvent = (e: { status: number; reason: string | null }) => void events.push(e);
+      server = await start(async (app) =>
+        app.register(fastifyNico, {
+          ...s.options,
+          accessToken: { ...s.options.accessToken, onEvent },
+          inquiry: { ...s.options.inquiry!, onEvent },
+          bodyTimeoutMs: 300,
+        }),
+      );
+    });
+    afterAll(async () => {
+      await server?.app.close();
+    });
+
+    it('answers a short Content-Length 400 with Connection: close after bodyTimeoutMs, with one event, and closes the connection', async () => {
+      const before = events.length;
+      const r = tokenRequest();
+      const answer = await raw(server.port, headOf(r.path, r.headers, 'Content-Length: 100\r\n'), (socket) => socket.write('{"gr'));
+      expectClosed400(answer.text, '4007300');
+      expect(answer.ms).toBeGreaterThanOrEqual(250);
+      expect(events.slice(before)).toEqual([expect.objectContaining({ status: 400, reason: 'BAD_REQUEST' })]);
+      expect(s.onError).toHaveBeenCalledWith(expect.objectContaining({ message: expect.stringContaining('within 300 ms') }), { status: 400, responseCode: '4007300' });
+      expectSnap(await request(server.port, tokenRequest()), 200, '2007300');
+    });
+
+    it('answers a dripping client 400 with Connection: close after bodyTimeoutMs', async () => {
+      const call = inquiryCall(s.issuer, NICO_PATHS.inquiry);
+      let timer: ReturnType<typeof setInterval> | undefined;
+      const answer = await raw(server.port, headOf(call.path, call.headers, 'Content-Length: 1000\r\n'), (socket) => {
+        timer = setInterval(() => (socket.destroyed ? clearInterval(timer) : socket.write(' ')), 50);
+      });
+      clearInterval(timer);
+      expectClosed400(answer.text, '4004700');
+      expectSnap(await request(server.port, inquiryCall(s.issuer, NICO_PATHS.inquiry)), 200, '2004700');
+    });
+
+    it('answers an endless chunked body over maxBodyBytes 400 with Connection: close, and stops reading it', async () => {
+      const r = tokenRequest();
+      let sent = 0;
+      let timer: ReturnType<typeof setInterval> | undefined;
+      const answer = await raw(server.port, headOf(r.path, r.headers, 'Transfer-Encoding: chunked\r\n'), (socket) => {
+        const chunk = `4000\r\n${'x'.repeat(0x4000)}\r\n`;
+        timer = setInterval(() => {
+          if (socket.destroyed || socket.writableEnded) return clearInterval(timer);
+          socket.write(chunk);
+          sent += 0x4000;
+        }, 2);
+      });
+      clearInterval(timer);
+      expectClosed400(answer.text, '4007300');
+      expect(sent).toBeLessThan(4 * 1024 * 1024);
+      expectSnap(await request(server.port, tokenRequest()), 200, '2007300');
+    });
+
+    it('refuses a bodyTimeoutMs that is not a positive number', async () => {
+      for (const bodyTimeoutMs of [0, -1, Number.NaN, 2 ** 31, '10' as unknown as number]) {
+        const app = Fastify({ logger: false });
+        await expect(app.register(fastifyNico, { ...setup().options, bodyTimeoutMs }).ready()).rejects.toThrow(/bodyTimeoutMs must be a positive number/);
+        await app.close();
+      }
+    });
   });
 
   it('is typed for app.register (type-checked by `npm run typecheck`)', async () => {

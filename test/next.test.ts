@@ -108,14 +108,42 @@ describe('createNextRouteHandlers', () => {
     expect(onConfigError).toHaveBeenCalledTimes(2);
   });
 
-  it('logs a configuration failure with console.error by default', async () => {
+  it('logs a configuration failure with console.error by default, once per cause, with only the class of an error from the options function', async () => {
     const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
-      await snap(await createNextRouteHandlers(() => Promise.reject(new Error('vault down'))).POST(signedPost()), 500, '5007300');
-      expect(error).toHaveBeenCalledWith(expect.stringContaining('nicepay-nico'), expect.objectContaining({ message: 'vault down' }));
+      const route = createNextRouteHandlers(() => Promise.reject(new Error('vault down: postgres://u:s3cret@h')));
+      for (let i = 0; i < 3; i++) await snap(await route.POST(signedPost()), 500, '5007300');
+      expect(error).toHaveBeenCalledTimes(1);
+      const line = String(error.mock.calls[0]?.[0]);
+      expect(line).toContain('nicepay-nico');
+      expect(line).toContain('the options function threw Error');
+      expect(error.mock.calls.flat().join(' ')).not.toContain('s3cret');
+      // The package's own refusal of the options is printed with its message, once.
+      const refused = createNextRouteHandlers(() => ({ ...tokenOptions(), tokenSecret: 'too short' }));
+      for (let i = 0; i < 2; i++) await snap(await refused.POST(signedPost()), 500, '5007300');
+      expect(error).toHaveBeenCalledTimes(2);
+      expect(String(error.mock.calls[1]?.[0])).toMatch(/TypeError|RangeError/);
+      expect(String(error.mock.calls[1]?.[0])).not.toContain('too short');
     } finally {
       error.mockRestore();
     }
+  });
+
+  it('answers 500 when the options promise never settles within optionsTimeoutMs, tells onConfigError, and tries again on the next request', async () => {
+    let calls = 0;
+    const onConfigError = vi.fn();
+    const route = createNextRouteHandlers(
+      () => {
+        calls++;
+        return calls === 1 ? new Promise<never>(() => undefined) : tokenOptions();
+      },
+      { onConfigError, optionsTimeoutMs: 50 },
+    );
+    await snap(await route.POST(signedPost()), 500, '5007300');
+    expect(onConfigError).toHaveBeenCalledWith(expect.objectContaining({ message: expect.stringContaining('within 50 ms') }));
+    await snap(await route.POST(signedPost()), 200, '2007300');
+    expect(calls).toBe(2);
+    expect(() => createNextRouteHandlers(tokenOptions, { optionsTimeoutMs: 0 })).toThrow(/optionsTimeoutMs/);
   });
 
   it('refuses options that are neither an object nor a function, and a bad init, at creation', () => {
@@ -327,7 +355,9 @@ describe('examples/nextjs/ in Next.js 16 (next build && next start, built copy o
       const response = await fetch(`${broken.origin}/api/v1.0/access-token/b2b`, { method: 'POST', body: ACCESS_TOKEN_BODY, signal: AbortSignal.timeout(10_000) });
       expect(await snap(response, 500, '5007300')).toEqual({ responseCode: '5007300', responseMessage: 'General Error' });
       await new Promise((resolve) => setTimeout(resolve, 200)); // the log line may follow the answer
-      expect(broken.output()).toContain('Missing environment variable TOKEN_SECRET');
+      // The default onConfigError prints only the class of an error thrown by the options
+      // function (its message could hold a secret).
+      expect(broken.output()).toContain('the options function threw Error');
     } finally {
       await stop(broken.child);
     }

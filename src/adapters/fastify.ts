@@ -28,6 +28,7 @@
  * ```
  * @module nicepay-nico/fastify
  */
+import { SnapError } from '../errors.js';
 import { isWellFormedClientKey } from '../protocol/access-token-request.js';
 import { DEFAULT_MAX_BODY_BYTES, joinChunks, type RawBody } from '../protocol/body.js';
 import { formatTimestamp } from '../protocol/timestamp.js';
@@ -65,6 +66,15 @@ export type FastifyNicoOptions<Inquiry extends object = Readonly<Record<string, 
    * `/api/v1.0/access-token/b2b`, `/api/v1.0/cvs/inquiry`, `/api/v1.0/cvs/payment`.
    */
   readonly paths?: { readonly accessToken?: string; readonly inquiry?: string; readonly payment?: string } | undefined;
+  /**
+   * Longest time, in milliseconds, to receive a request body on the plugin's paths, from
+   * the moment the plugin starts reading it; default 10 000 (like the Node adapters'
+   * `bodyTimeoutMs`). A client that has not sent the whole body by then is answered
+   * `400 / 400xx00 Bad Request` with `Connection: close` and its connection is closed
+   * (Fastify's own `requestTimeout` is 0, no limit, by default). A positive number, at most
+   * 2147483647.
+   */
+  readonly bodyTimeoutMs?: number | undefined;
 };
 
 /**
@@ -125,7 +135,7 @@ interface Instance {
   /** Fastify 5: every method it routes, those added with `addHttpMethod` included. */
   readonly supportedMethods?: readonly string[];
   route(options: { method: string[]; url: string; handler: Handler; errorHandler: ErrorHandler }): unknown;
-  addContentTypeParser(contentType: '*', parser: (request: Request, payload: BodyStream) => Promise<RawBody | undefined>): unknown;
+  addContentTypeParser(contentType: '*', parser: (request: Request, payload: BodyStream) => Promise<RawBody | Unfinished | undefined>): unknown;
   removeAllContentTypeParsers(): unknown;
 }
 
@@ -134,40 +144,65 @@ const METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TR
 
 const encoder = new TextEncoder();
 
+/** Default of {@link FastifyNicoOptions.bodyTimeoutMs}: 10 000 ms, as the Node adapters. */
+const DEFAULT_BODY_TIMEOUT_MS = 10_000;
+
+/** The longest delay `setTimeout` takes (2^31 - 1 ms). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 // --- Reading the raw body ----------------------------------------------------------------
 
 /**
+ * A body not read to its end: over the limit (`body` has `limit + 1` bytes), or not
+ * received within the time limit (`timedOut`). The answer closes the connection.
+ */
+class Unfinished {
+  constructor(
+    readonly body: Uint8Array,
+    readonly timedOut: boolean,
+    readonly received: number,
+  ) {}
+}
+
+/**
  * Read the body stream, keeping at most `limit + 1` bytes (enough for the endpoint to see
- * that it is too large); resolves when the stream ends or is over the limit (the rest is
- * drained and discarded), and with what arrived when it fails or closes early. A stream
+ * that it is too large); resolves when the stream ends, and with what arrived when it fails
+ * or closes early. Over the limit or after `timeoutMs`, resolves with {@link Unfinished}
+ * (the rest is drained and discarded until the answer closes the connection). A stream
  * that already ended gives `undefined`: the endpoint refuses it (`500`) and tells `onError`.
  */
-function readRaw(stream: BodyStream, limit: number): Promise<Uint8Array | undefined> {
+function readRaw(stream: BodyStream, limit: number, timeoutMs: number): Promise<Uint8Array | Unfinished | undefined> {
   if (stream.readableEnded === true) return Promise.resolve(undefined);
   if (stream.destroyed === true) return Promise.resolve(new Uint8Array(0));
   return new Promise((resolve) => {
     const chunks: Uint8Array[] = [];
     let total = 0;
     let settled = false;
-    const finish = (): void => {
+    const stop = (unfinished: boolean, timedOut: boolean): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       stream.removeListener('data', onData);
       stream.removeListener('end', finish);
       stream.removeListener('close', finish);
       stream.removeListener('error', finish);
-      if (total > limit) {
-        stream.on('error', () => undefined); // the rest is discarded, errors too
-        stream.resume?.();
+      const body = joinChunks(chunks, limit + 1);
+      if (!unfinished) {
+        resolve(body);
+        return;
       }
-      resolve(joinChunks(chunks, limit + 1));
+      stream.on('error', () => undefined); // the rest is discarded, errors too
+      stream.resume?.();
+      resolve(new Unfinished(body, timedOut, total));
     };
+    const finish = (): void => stop(false, false);
     const onData = (chunk: Uint8Array | string): void => {
       const bytes = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
       total += bytes.length;
       if (total - bytes.length <= limit) chunks.push(bytes);
-      if (total > limit) finish();
+      if (total > limit) stop(true, false);
     };
+    const timer = setTimeout(() => stop(true, true), timeoutMs);
     stream.on('data', onData);
     stream.on('end', finish);
     stream.on('close', finish);
@@ -189,11 +224,17 @@ function pathOf(request: Request): string {
 
 // --- Answers -----------------------------------------------------------------------------
 
-function send(reply: Reply, result: EndpointResponse): void {
+function send(reply: Reply, result: EndpointResponse, close = false): void {
   if (reply.sent) return;
+  // `close`: the body was not read to its end. With `Connection: close` Node ends the
+  // connection once the answer is written (destroying it at once would reset it before the
+  // client reads the answer), so the rest of the body is never read.
   // Bytes, not a string: Fastify sends them as they are (a string would get
   // "; charset=utf-8" added to the Content-Type, and go through a reply serializer).
-  reply.code(result.status).headers(result.headers).send(encoder.encode(result.body));
+  reply
+    .code(result.status)
+    .headers(close ? { ...result.headers, Connection: 'close' } : result.headers)
+    .send(encoder.encode(result.body));
 }
 
 function report(onError: ((error: unknown, context: ErrorContext) => void | Promise<void>) | undefined, error: unknown, context: ErrorContext): void {
@@ -238,6 +279,7 @@ function isBodyError(error: unknown): boolean {
 interface Endpoint {
   readonly run: (request: { method: string; path: string; headers: Request['headers']; body: RawBody }) => Promise<EndpointResponse>;
   readonly limit: number;
+  readonly timeoutMs: number;
   readonly serviceCode: string;
   readonly timestampOffset: string;
   readonly echoClientKey: boolean;
@@ -272,8 +314,9 @@ function fallback(endpoint: Endpoint, request: Request, error: unknown): Endpoin
   };
 }
 
-function bodyOf(request: Request): RawBody {
+function bodyOf(request: Request): RawBody | Unfinished {
   const body = request.body;
+  if (body instanceof Unfinished) return body;
   // No body at all (no Content-Type and no Content-Length): an empty one. Anything else
   // that is not raw (another hook replaced it) goes to the endpoint, which refuses it
   // with a 500 and tells onError.
@@ -281,8 +324,32 @@ function bodyOf(request: Request): RawBody {
 }
 
 function routeFor(endpoint: Endpoint): { handler: Handler; errorHandler: ErrorHandler } {
-  const answer = async (request: Request, reply: Reply, body: RawBody | undefined): Promise<void> => {
-    send(reply, await endpoint.run({ method: request.method, path: pathOf(request), headers: request.headers, body: body as RawBody }));
+  const answer = async (request: Request, reply: Reply, body: RawBody | Unfinished | undefined): Promise<void> => {
+    const path = pathOf(request);
+    if (!(body instanceof Unfinished)) {
+      send(reply, await endpoint.run({ method: request.method, path, headers: request.headers, body: body as RawBody }));
+      return;
+    }
+    // Not read to its end: over the limit (the endpoint answers 400, it has limit + 1
+    // bytes) or too slow (refused 400 Bad Request through the endpoint, which reads the
+    // method first: its onError and onEvent see it). Another method gets its 405.
+    let result: EndpointResponse;
+    if (body.timedOut && request.method === 'POST') {
+      const route = path.split('?')[0] ?? '/';
+      const detail = `nicepay-nico: POST ${route.length > 100 ? `${route.slice(0, 100)}...` : route}: the request body did not arrive within ${endpoint.timeoutMs} ms (bodyTimeoutMs; ${body.received} bytes received)`;
+      const error = new SnapError('BAD_REQUEST', { detail });
+      result = await endpoint.run({
+        get method(): string {
+          throw error;
+        },
+        path,
+        headers: request.headers,
+        body: '',
+      });
+    } else {
+      result = await endpoint.run({ method: request.method, path, headers: request.headers, body: body.timedOut ? '' : body.body });
+    }
+    send(reply, result, true);
   };
   const guard = (request: Request, reply: Reply, work: () => Promise<void>): void => {
     work().catch((error: unknown) => {
@@ -305,7 +372,7 @@ function routeFor(endpoint: Endpoint): { handler: Handler; errorHandler: ErrorHa
         // Fastify refused the body before the handler (e.g. a Content-Type it cannot read):
         // the body is still unread, and the endpoint gives the SNAP answer for it.
         const given = request.body;
-        const body = typeof given === 'string' || given instanceof Uint8Array ? given : await readRaw(request.raw, endpoint.limit);
+        const body = typeof given === 'string' || given instanceof Uint8Array ? given : await readRaw(request.raw, endpoint.limit, endpoint.timeoutMs);
         await answer(request, reply, body);
       }),
   };
@@ -336,7 +403,8 @@ function twoDigits(serviceCode: string | number): string {
  * The plugin is encapsulated. In its scope only:
  * - every body, whatever its Content-Type (or none), is read raw, at most `maxBodyBytes + 1`
  *   bytes (default 16 KiB), and handed to the endpoint as bytes; a larger body is answered
- *   `400 / 400xx00` without reading the rest, whatever Fastify's `bodyLimit` is;
+ *   `400 / 400xx00` with `Connection: close` without reading the rest, whatever Fastify's
+ *   `bodyLimit` is; so is a body not received within `bodyTimeoutMs` (default 10 s);
  * - each route has its own error handler: Fastify's errors about the body (a Content-Type
  *   it cannot parse) go to the endpoint, which answers them; any other error on these
  *   routes (e.g. thrown by an application-wide `onRequest` hook) is answered as the SNAP
@@ -384,6 +452,10 @@ export const fastifyNico: FastifyNicoPlugin = async (instance, options) => {
     throw new TypeError('fastifyNico: options.accessToken is required: the options of createAccessTokenHandler');
   }
   const paths = options.paths ?? {};
+  const timeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > MAX_TIMEOUT_MS) {
+    throw new TypeError(`fastifyNico: bodyTimeoutMs must be a positive number of milliseconds, at most ${MAX_TIMEOUT_MS}; got ${typeof timeoutMs === 'number' ? String(timeoutMs) : typeof timeoutMs}`);
+  }
   const routes: { path: string; endpoint: Endpoint }[] = [];
 
   const token = options.accessToken;
@@ -392,6 +464,7 @@ export const fastifyNico: FastifyNicoPlugin = async (instance, options) => {
     endpoint: {
       run: createAccessTokenHandler(token),
       limit: token.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      timeoutMs,
       serviceCode: ACCESS_TOKEN_SERVICE_CODE,
       timestampOffset: token.timestampOffset ?? '+07:00',
       echoClientKey: true,
@@ -406,6 +479,7 @@ export const fastifyNico: FastifyNicoPlugin = async (instance, options) => {
       endpoint: {
         run: createTransactionHandler(given) as Endpoint['run'],
         limit: given.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+        timeoutMs,
         serviceCode: twoDigits(given.serviceCode),
         timestampOffset: given.timestampOffset ?? '+07:00',
         echoClientKey: false,
@@ -417,7 +491,7 @@ export const fastifyNico: FastifyNicoPlugin = async (instance, options) => {
   // This scope's parsers: one for every Content-Type, keeping the raw bytes.
   const limit = Math.max(...routes.map((r) => r.endpoint.limit));
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_request, payload) => readRaw(payload, limit));
+  app.addContentTypeParser('*', (_request, payload) => readRaw(payload, limit, timeoutMs));
 
   // Every method Fastify routes: the endpoint answers all but POST with the SNAP 405.
   const methods = Array.isArray(app.supportedMethods) && app.supportedMethods.length > 0 ? [...app.supportedMethods] : [...METHODS];

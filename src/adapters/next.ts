@@ -25,7 +25,8 @@ import { createFetchHandler, createFetchTransactionHandler } from './fetch.js';
  * Options, or a function that returns them (sync or async). The function is called on the
  * first request, not when the route module is imported, and its result is kept: later
  * requests reuse the same handler. When it throws or rejects (or the options are refused),
- * nothing is kept and the next request calls it again.
+ * or its promise has not settled within {@link NextRouteInit.optionsTimeoutMs} (default
+ * 10 s), nothing is kept and the next request calls it again.
  * @category Adapters
  */
 export type LazyOptions<Options> = Options | (() => Options | Promise<Options>);
@@ -57,12 +58,23 @@ export interface NextRouteHandlers {
  */
 export interface NextRouteInit {
   /**
-   * Called with the error when the options function throws or rejects, or the options
-   * are refused (the `TypeError` or `RangeError` the handler's creation throws): the request is then answered
-   * `500 General Error` and no other `onError` exists yet. Default: `console.error` with
-   * a line that names nicepay-nico. Errors it throws are ignored.
+   * Called with the error when the options function throws or rejects, its promise has not
+   * settled within `optionsTimeoutMs`, or the options are refused (the `TypeError` or
+   * `RangeError` the handler's creation throws): the request is then answered `500 General
+   * Error` and no other `onError` exists yet. Default: `console.error`, one line naming
+   * nicepay-nico, once per cause (not on every request); for an error thrown by your
+   * options function only its class is printed (its message could hold a secret), for a
+   * refusal of the options the package's own message (which never holds option values).
+   * Errors it throws are ignored.
    */
   readonly onConfigError?: (error: unknown) => void;
+  /**
+   * Longest time, in milliseconds, to wait for the options function's promise; default
+   * 10 000. Past it, the requests waiting for it are answered `500 General Error`,
+   * `onConfigError` gets an `Error` saying so, and the next request calls the function
+   * again. A positive number, at most 2147483647.
+   */
+  readonly optionsTimeoutMs?: number;
 }
 
 /**
@@ -79,21 +91,103 @@ export interface NextTransactionRouteInit extends NextRouteInit {
 
 type FetchHandler = (request: Request) => Promise<Response>;
 
-function defaultConfigError(error: unknown): void {
-  console.error('nicepay-nico: the route options could not be loaded; answered 500 General Error:', error);
+/** Default of {@link NextRouteInit.optionsTimeoutMs}: 10 000 ms. */
+const DEFAULT_OPTIONS_TIMEOUT_MS = 10_000;
+
+/** The longest delay `setTimeout` takes (2^31 - 1 ms). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** Where a configuration failure came from. */
+type ConfigFailure = 'options' | 'refused' | 'timeout';
+
+/** A failure of loading the options, with where it came from (for the default log line). */
+const failures = new WeakMap<object, ConfigFailure>();
+
+function classOf(error: unknown): string {
+  if (typeof error === 'object' && error !== null) {
+    const name = (error as { name?: unknown }).name;
+    if (typeof name === 'string' && /^[A-Za-z_$][\w$]{0,60}$/.test(name)) return name;
+    return 'object';
+  }
+  return typeof error;
+}
+
+/** The default `onConfigError`: one `console.error` line per cause, never a message of the merchant's code. */
+function defaultConfigError(): (error: unknown) => void {
+  const seen = new Set<string>();
+  return (error) => {
+    const source = typeof error === 'object' && error !== null ? failures.get(error) : undefined;
+    const name = classOf(error);
+    // The package's own messages (a refusal of the options, the time limit) hold no values.
+    const own = source === 'timeout' || (source === 'refused' && (error instanceof TypeError || error instanceof RangeError));
+    const what = own
+      ? `${name}: ${String((error as Error).message).slice(0, 500)}`
+      : source === 'refused'
+        ? `the options were refused with ${name} (message not printed; pass init.onConfigError to see it)`
+        : `the options function threw ${name} (message not printed; pass init.onConfigError to see it)`;
+    if (seen.has(what)) return;
+    if (seen.size < 100) seen.add(what);
+    console.error(`nicepay-nico: the route options could not be loaded; answered 500 General Error (logged once): ${what}`);
+  };
+}
+
+/** `error` marked with where it came from; a non-object is wrapped. */
+function failure(error: unknown, source: ConfigFailure): unknown {
+  if (typeof error === 'object' && error !== null) {
+    if (!failures.has(error)) failures.set(error, source);
+    return error;
+  }
+  return error;
 }
 
 function routeHandlers<Options>(options: LazyOptions<Options>, create: (options: Options) => FetchHandler, serviceCode: string, init: NextRouteInit | undefined, fn: string): NextRouteHandlers {
   if (typeof options !== 'function' && (typeof options !== 'object' || options === null)) {
     throw new TypeError(`${fn}: options must be the handler options or a function returning them`);
   }
-  const onConfigError = init?.onConfigError ?? defaultConfigError;
+  const onConfigError = init?.onConfigError ?? defaultConfigError();
   if (typeof onConfigError !== 'function') throw new TypeError(`${fn}: init.onConfigError must be a function`);
+  const timeoutMs = init?.optionsTimeoutMs ?? DEFAULT_OPTIONS_TIMEOUT_MS;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > MAX_TIMEOUT_MS) {
+    throw new TypeError(`${fn}: init.optionsTimeoutMs must be a positive number of milliseconds, at most ${MAX_TIMEOUT_MS}; got ${typeof timeoutMs === 'number' ? String(timeoutMs) : typeof timeoutMs}`);
+  }
   let pending: Promise<FetchHandler> | undefined;
+
+  /** The options function's result, within the time limit. */
+  const load = (): Promise<Options> =>
+    new Promise<Options>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new Error(`${fn}: the options function's promise did not settle within ${timeoutMs} ms (init.optionsTimeoutMs); the next request calls it again`);
+        failures.set(error, 'timeout');
+        reject(error);
+      }, timeoutMs);
+      const done = (): void => clearTimeout(timer);
+      try {
+        Promise.resolve((options as () => Options | Promise<Options>)()).then(
+          (value) => {
+            done();
+            resolve(value);
+          },
+          (error: unknown) => {
+            done();
+            reject(failure(error, 'options'));
+          },
+        );
+      } catch (error) {
+        done();
+        reject(failure(error, 'options'));
+      }
+    });
 
   const handler = (): Promise<FetchHandler> => {
     if (!pending) {
-      const made = (async () => create(typeof options === 'function' ? await (options as () => Options | Promise<Options>)() : options))();
+      const made = (async () => {
+        const given = typeof options === 'function' ? await load() : options;
+        try {
+          return create(given);
+        } catch (error) {
+          throw failure(error, 'refused');
+        }
+      })();
       pending = made;
       made.catch(() => {
         if (pending === made) pending = undefined; // not kept: the next request tries again
