@@ -19,6 +19,9 @@ export type { ParsedResponseCode, SnapResponseBody, SnapResponseCodeEntry, SnapR
 export { importPrivateKey, importPublicKey, KeyImportError } from './crypto/keys.js';
 export type { KeyImportErrorCode, KeyImportOptions, KeyInput, RsaPrivateKey, RsaPublicKey } from './crypto/keys.js';
 export { signStringToSign, verifySignature } from './crypto/rsa.js';
+export type { VerifySignatureOptions } from './crypto/rsa.js';
+export { jsCrypto } from './crypto/provider.js';
+export type { CryptoProvider } from './crypto/provider.js';
 export { timingSafeEqual } from './crypto/bytes.js';
 
 export { buildStringToSign } from './protocol/string-to-sign.js';

@@ -29,6 +29,7 @@
  * @module nicepay-nico/fastify
  */
 import { SnapError } from '../errors.js';
+import { withNodeCrypto } from '../crypto/native.js';
 import { isWellFormedClientKey } from '../protocol/access-token-request.js';
 import { DEFAULT_MAX_BODY_BYTES, joinChunks, type RawBody } from '../protocol/body.js';
 import { formatTimestamp } from '../protocol/timestamp.js';
@@ -462,7 +463,7 @@ export const fastifyNico: FastifyNicoPlugin = async (instance, options) => {
   routes.push({
     path: checkPath(paths.accessToken ?? NICO_PATHS.accessToken, 'accessToken'),
     endpoint: {
-      run: createAccessTokenHandler(token),
+      run: createAccessTokenHandler(withNodeCrypto(token)),
       limit: token.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       timeoutMs,
       serviceCode: ACCESS_TOKEN_SERVICE_CODE,
@@ -477,7 +478,7 @@ export const fastifyNico: FastifyNicoPlugin = async (instance, options) => {
     routes.push({
       path: checkPath(paths[name] ?? NICO_PATHS[name], name),
       endpoint: {
-        run: createTransactionHandler(given) as Endpoint['run'],
+        run: createTransactionHandler(withNodeCrypto(given)) as Endpoint['run'],
         limit: given.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
         timeoutMs,
         serviceCode: twoDigits(given.serviceCode),

@@ -32,6 +32,7 @@
  * @module nicepay-nico/node
  */
 import { SnapError } from '../errors.js';
+import { withNodeCrypto } from '../crypto/native.js';
 import { DEFAULT_MAX_BODY_BYTES, joinChunks, type RawBody } from '../protocol/body.js';
 import { createAccessTokenHandler, type AccessTokenHandlerOptions, type EndpointResponse } from '../server/access-token-handler.js';
 import { createTransactionHandler, type TransactionHandlerOptions } from '../server/transaction-handler.js';
@@ -464,7 +465,7 @@ function adapterOf<O extends object>(fn: string, options: O & NodeAdapterOptions
     const { bodyTimeoutMs: _adapterOnly, ...rest } = given;
     endpointOptions = rest as O;
   }
-  const endpoint = create(endpointOptions); // throws its TypeError for bad options first
+  const endpoint = create(withNodeCrypto(endpointOptions)); // throws its TypeError for bad options first
   const timeoutMs = given?.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > MAX_TIMEOUT_MS) {
     throw new TypeError(`${fn}: bodyTimeoutMs must be a positive number of milliseconds, at most ${MAX_TIMEOUT_MS}; got ${String(timeoutMs)}`);
@@ -631,3 +632,5 @@ export function createExpressTransactionMiddleware<Body extends object = Readonl
 export type { AccessTokenHandlerOptions } from '../server/access-token-handler.js';
 /** @category Inquiry & payment */
 export type { TransactionHandlerOptions } from '../server/transaction-handler.js';
+/** @category Crypto */
+export { nodeCrypto } from '../crypto/native.js';

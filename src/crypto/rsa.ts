@@ -8,6 +8,16 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { base64Length, decodeBase64Strict, encodeBase64 } from './base64.js';
 import { bigIntToBytes, bigIntToHex, bytesToBigInt, bytesToHex, modInverse, timingSafeEqualString, utf8 } from './bytes.js';
 import { toPrivateKey, toPublicKey, type KeyInput, type RsaPrivateKey, type RsaPublicKey } from './keys.js';
+import { cryptoOps, type CryptoOps, type CryptoProvider } from './provider.js';
+
+/**
+ * Options of {@link verifySignature}.
+ * @category Crypto
+ */
+export interface VerifySignatureOptions {
+  /** The crypto the RSA step runs on: {@link jsCrypto} (default) or `nodeCrypto` from `nicepay-nico/node`; same verdict either way. */
+  readonly crypto?: CryptoProvider;
+}
 
 /** DER of `DigestInfo { AlgorithmIdentifier { id-sha256, NULL }, OCTET STRING (32) }` before the hash. */
 const SHA256_DIGEST_INFO_PREFIX = /* @__PURE__ */ Uint8Array.from([
@@ -76,11 +86,13 @@ function modPowPrivate(base: bigint, exponent: bigint, modulus: bigint): bigint 
  * `stringToSign`.
  *
  * Import the key once ({@link importPublicKey}) and pass the result; key text is accepted
- * too and imported on each call.
+ * too and imported on each call. `options.crypto` picks the crypto of the RSA step (after
+ * every check above, which is the same for both): {@link jsCrypto} by default, or
+ * `nodeCrypto` from `nicepay-nico/node` (OpenSSL, about 4x faster on Node).
  *
  * @throws {@link KeyImportError} or {@link !TypeError | TypeError} when `publicKey` is not a
  * key (see {@link importPublicKey}); {@link !TypeError | TypeError} for a non-string
- * `stringToSign`.
+ * `stringToSign`, or an `options.crypto` that is not one of the two providers.
  *
  * @example
  * ```ts
@@ -92,8 +104,9 @@ function modPowPrivate(base: bigint, exponent: bigint, modulus: bigint): bigint 
  * ```
  * @category Crypto
  */
-export function verifySignature(publicKey: RsaPublicKey | KeyInput, stringToSign: string, signatureBase64: string): boolean {
+export function verifySignature(publicKey: RsaPublicKey | KeyInput, stringToSign: string, signatureBase64: string, options?: VerifySignatureOptions): boolean {
   const key = toPublicKey(publicKey, {}, 'verifySignature');
+  const ops = cryptoOps(options?.crypto, 'verifySignature');
   if (typeof stringToSign !== 'string') {
     throw new TypeError(`verifySignature: stringToSign must be a string, got ${typeof stringToSign}`);
   }
@@ -106,7 +119,7 @@ export function verifySignature(publicKey: RsaPublicKey | KeyInput, stringToSign
   } catch {
     return false;
   }
-  return verifyBytes(key, utf8(stringToSign), signature);
+  return verifyBytes(key, utf8(stringToSign), signature, ops);
 }
 
 /** Hex of everything before the hash in the EMSA-PKCS1-v1_5 SHA-256 block, per modulus length. */
@@ -123,14 +136,17 @@ function expectedEncodedMessageHex(digest: Uint8Array, k: number): string {
 
 /**
  * Verify a signature given as bytes over a message given as bytes (same rules as
- * {@link verifySignature}). The encoded message is compared whole, as fixed-length hex,
- * in time that depends only on the key's size.
+ * {@link verifySignature}). The length and `s < n` are checked here, for every provider;
+ * then the provider decides, or (pure JS) the encoded message is compared whole, as
+ * fixed-length hex, in time that depends only on the key's size.
  */
-export function verifyBytes(key: RsaPublicKey, message: Uint8Array, signature: Uint8Array): boolean {
+export function verifyBytes(key: RsaPublicKey, message: Uint8Array, signature: Uint8Array, ops?: CryptoOps): boolean {
   const k = key.byteLength;
   if (signature.length !== k) return false;
   const s = bytesToBigInt(signature);
   if (s >= key.n) return false;
+  const decided = ops?.rsaSha256(key, message, signature);
+  if (decided !== undefined) return decided;
   const opened = bigIntToHex(modPowPublic(s, key.e, key.n), k);
   return timingSafeEqualString(opened, expectedEncodedMessageHex(sha256(message), k));
 }

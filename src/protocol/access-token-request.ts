@@ -5,6 +5,7 @@
 import { kindOf } from '../crypto/bytes.js';
 import { type KeyImportOptions, type KeyInput, type RsaPublicKey, toPublicKey } from '../crypto/keys.js';
 import { verifySignature } from '../crypto/rsa.js';
+import { cryptoOps, type CryptoProvider } from '../crypto/provider.js';
 import { SnapError } from '../errors.js';
 import { checkRawBody, DEFAULT_MAX_BODY_BYTES, parseJsonObject, type RawBody } from './body.js';
 import { readHeaders, requireHeader, requireJsonContentType, type HeadersInput } from './headers.js';
@@ -53,6 +54,12 @@ export interface AccessTokenVerifyOptions extends KeyImportOptions {
   readonly maxBodyBytes?: number;
   /** Require `additionalInfo` in the body (NICEPAY's table marks it mandatory; SNAP, optional). Default `false`. */
   readonly requireAdditionalInfo?: boolean;
+  /**
+   * The crypto the RSA step runs on: {@link jsCrypto} (pure JavaScript, the default here)
+   * or `nodeCrypto` from `nicepay-nico/node` (OpenSSL; the default of the Node, Fastify and
+   * Next adapters). Same checks and same verdict either way.
+   */
+  readonly crypto?: CryptoProvider;
 }
 
 /**
@@ -122,6 +129,7 @@ function checkOptions(options: AccessTokenVerifyOptions): { skewMs: number; nowM
     throw new TypeError(`${FN}: options.maxBodyBytes must be a positive integer`);
   }
   const importOptions = options.minModulusBits === undefined ? {} : { minModulusBits: options.minModulusBits };
+  cryptoOps(options.crypto, FN);
   return { skewMs: skew * 1000, nowMs: now, maxBodyBytes, importOptions };
 }
 
@@ -203,10 +211,11 @@ export function finishAccessTokenVerification(
   checked: CheckedAccessTokenRequest,
   publicKey: RsaPublicKey,
   clock: { readonly nowMs: number; readonly skewMs: number },
+  crypto?: { readonly crypto?: CryptoProvider },
 ): VerifiedAccessTokenRequest {
   const { timestamp, clientKey } = checked;
   checkFreshness(timestamp, clock.nowMs, clock.skewMs);
-  if (!verifySignature(publicKey, buildStringToSign(clientKey, checked.timestampText), checked.signature)) {
+  if (!verifySignature(publicKey, buildStringToSign(clientKey, checked.timestampText), checked.signature, crypto)) {
     throw new SnapError('INVALID_SIGNATURE', {
       reason: 'Signature does not verify',
       detail: `X-SIGNATURE does not verify for X-CLIENT-KEY ${JSON.stringify(clientKey)} with its configured NICEPAY public key`,
@@ -252,7 +261,7 @@ export function verifyAccessTokenRequest(request: AccessTokenRequest, options: A
   const checked = checkAccessTokenRequest(request, { maxBodyBytes, requireAdditionalInfo: options.requireAdditionalInfo });
   const publicKey = lookupKey(options.clients, checked.clientKey, importOptions);
   if (!publicKey) throw unknownClient(checked.clientKey);
-  return finishAccessTokenVerification(checked, publicKey, { nowMs, skewMs });
+  return finishAccessTokenVerification(checked, publicKey, { nowMs, skewMs }, options);
 }
 
 /**

@@ -5,7 +5,8 @@
  * @module
  */
 import { utf8 } from '../crypto/bytes.js';
-import { encodeBase64Url, sha256Bytes } from '../crypto/hmac.js';
+import { encodeBase64Url } from '../crypto/hmac.js';
+import { cryptoOps, jsCrypto, type CryptoOps } from '../crypto/provider.js';
 import type { ParsedTimestamp } from './timestamp.js';
 
 const OFFSET = /^(?:Z|([+-])(\d{2}):(\d{2}))$/;
@@ -31,7 +32,12 @@ export function signatureClaimKey(clientKey: string, timestamp: string, signatur
   if (typeof clientKey !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string') {
     throw new TypeError('signatureClaimKey: clientKey, timestamp and signature must be strings');
   }
-  return `sig:${encodeBase64Url(sha256Bytes(utf8(`${clientKey}|${timestamp}|${signature}`)))}`;
+  return signatureClaimKeyWith(cryptoOps(jsCrypto, 'signatureClaimKey'), clientKey, timestamp, signature);
+}
+
+/** {@link signatureClaimKey} on a provider's operations (checked strings). @internal */
+export function signatureClaimKeyWith(ops: CryptoOps, clientKey: string, timestamp: string, signature: string): string {
+  return `sig:${encodeBase64Url(ops.sha256(utf8(`${clientKey}|${timestamp}|${signature}`)))}`;
 }
 
 /** Minutes east of UTC of `"Z"` / `"±HH:MM"`. @throws {TypeError} for anything else. @internal */

@@ -4,10 +4,11 @@
  * base64. Plus the JSON minifier it needs and the asymmetric "body" form.
  * @module
  */
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { decodeBase64Strict, encodeBase64 } from '../crypto/base64.js';
 import { bytesToHex, timingSafeEqual, utf8 } from '../crypto/bytes.js';
+import { cryptoOps, jsCrypto, type CryptoOps, type CryptoProvider } from '../crypto/provider.js';
+
+const JS = /* @__PURE__ */ cryptoOps(jsCrypto, 'symmetric');
 
 const decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -184,7 +185,12 @@ export function minifyJson(text: string): string {
  */
 export function sha256Hex(input: string | Uint8Array): string {
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) throw new TypeError('sha256Hex: expected a string or Uint8Array');
-  return bytesToHex(sha256(typeof input === 'string' ? utf8(input) : input));
+  return sha256HexWith(JS, input);
+}
+
+/** {@link sha256Hex} on a provider's operations. @internal */
+export function sha256HexWith(ops: CryptoOps, input: string | Uint8Array): string {
+  return typeof input === 'string' ? ops.sha256Hex(input) : bytesToHex(ops.sha256(input));
 }
 
 /**
@@ -336,13 +342,12 @@ export function signSymmetric(clientSecret: string, stringToSign: string): strin
   const fn = 'signSymmetric';
   const key = secretBytes(clientSecret, fn);
   if (typeof stringToSign !== 'string') throw new TypeError(`${fn}: stringToSign must be a string`);
-  return encodeBase64(hmac(sha512, key, utf8(stringToSign)));
+  return encodeBase64(JS.hmac('sha512', key)(stringToSign));
 }
 
 /** HMAC-SHA512 keyed once with a client secret. @internal used by the transaction verifier. */
-export function preparedSymmetricMac(clientSecret: string): (stringToSign: string) => Uint8Array {
-  const state = hmac.create(sha512, secretBytes(clientSecret, 'preparedSymmetricMac'));
-  return (stringToSign) => state.clone().update(utf8(stringToSign)).digest();
+export function preparedSymmetricMac(clientSecret: string, ops: CryptoOps = JS): (stringToSign: string) => Uint8Array {
+  return ops.hmac('sha512', secretBytes(clientSecret, 'preparedSymmetricMac'));
 }
 
 /** Decode a symmetric signature strictly: 64 bytes of standard base64, or `undefined`. @internal */
@@ -357,10 +362,13 @@ export function decodeSymmetricSignature(signatureBase64: unknown): Uint8Array |
 
 /**
  * Check a symmetric signature in constant time. Returns `false`, never throws, for a
- * malformed signature (not strict base64, not 64 bytes).
+ * malformed signature (not strict base64, not 64 bytes). `options.crypto` picks the crypto
+ * of the HMAC (the checks are the same for both): {@link jsCrypto} by default, or
+ * `nodeCrypto` from `nicepay-nico/node`.
  *
- * @throws {@link !TypeError | TypeError} for an empty or non-string client secret, or a
- * non-string `stringToSign` (the caller's mistakes, never the signature's).
+ * @throws {@link !TypeError | TypeError} for an empty or non-string client secret, a
+ * non-string `stringToSign` (the caller's mistakes, never the signature's), or an
+ * `options.crypto` that is not one of the two providers.
  *
  * @example
  * ```ts
@@ -372,10 +380,11 @@ export function decodeSymmetricSignature(signatureBase64: unknown): Uint8Array |
  * ```
  * @category Crypto
  */
-export function verifySymmetricSignature(clientSecret: string, stringToSign: string, signatureBase64: string): boolean {
+export function verifySymmetricSignature(clientSecret: string, stringToSign: string, signatureBase64: string, options?: { readonly crypto?: CryptoProvider }): boolean {
   const fn = 'verifySymmetricSignature';
   const key = secretBytes(clientSecret, fn);
+  const ops = cryptoOps(options?.crypto, fn);
   if (typeof stringToSign !== 'string') throw new TypeError(`${fn}: stringToSign must be a string`);
   const given = decodeSymmetricSignature(signatureBase64);
-  return given !== undefined && timingSafeEqual(hmac(sha512, key, utf8(stringToSign)), given);
+  return given !== undefined && timingSafeEqual(ops.hmac('sha512', key)(stringToSign), given);
 }

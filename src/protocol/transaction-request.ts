@@ -7,8 +7,9 @@
 import { kindOf } from '../crypto/bytes.js';
 import { toPublicKey, type KeyImportOptions, type KeyInput, type RsaPublicKey } from '../crypto/keys.js';
 import { verifySignature } from '../crypto/rsa.js';
+import { cryptoOps, type CryptoOps, type CryptoProvider } from '../crypto/provider.js';
 import { isSnapError, SnapError } from '../errors.js';
-import { signatureClaimKey } from './claim-keys.js';
+import { signatureClaimKeyWith } from './claim-keys.js';
 import type { AccessTokenCheck } from './token-check.js';
 import { isWellFormedClientKey } from './access-token-request.js';
 import { checkRawBody, DEFAULT_MAX_BODY_BYTES, readBodyText, type RawBody } from './body.js';
@@ -16,7 +17,7 @@ import { parseJsonObjectLossless } from './lossless-body.js';
 import { readHeaders, requireHeader, requireJsonContentType, type HeadersInput } from './headers.js';
 import { buildStringToSign } from './string-to-sign.js';
 import { timingSafeEqual } from '../crypto/bytes.js';
-import { bodySha256Hex, decodeSymmetricSignature, minifyJson, preparedSymmetricMac, sha256Hex } from './symmetric.js';
+import { decodeSymmetricSignature, minifyJson, preparedSymmetricMac, sha256HexWith } from './symmetric.js';
 import { checkFreshness, parseTimestampField, type ParsedTimestamp } from './timestamp.js';
 
 /**
@@ -124,6 +125,12 @@ export interface TransactionVerifyOptions extends KeyImportOptions {
    * is asked only once the token and the client are verified (a throw is a 500).
    */
   readonly channelId?: string | ((partnerId: string) => string | undefined);
+  /**
+   * The crypto the signature and body hash run on: {@link jsCrypto} (pure JavaScript, the
+   * default here) or `nodeCrypto` from `nicepay-nico/node` (the default of the Node, Fastify
+   * and Next adapters). Same checks and same verdict either way.
+   */
+  readonly crypto?: CryptoProvider;
 }
 
 /**
@@ -231,17 +238,18 @@ export function checkTransactionOptions(options: TransactionVerifyOptions) {
   if (!Number.isInteger(maxExternalIdLength) || maxExternalIdLength < 1 || maxExternalIdLength > 256) {
     throw new TypeError(`${FN}: options.maxExternalIdLength must be an integer from 1 to 256`);
   }
-  return { sc, mode, skewMs: skew * 1000, nowMs: now, maxBodyBytes, maxExternalIdLength };
+  const ops = cryptoOps(options.crypto, FN);
+  return { sc, mode, skewMs: skew * 1000, nowMs: now, maxBodyBytes, maxExternalIdLength, ops };
 }
 
-/** HMAC-SHA512 keyed with each client's secret, once per client object. */
-const symmetricMacs = /* @__PURE__ */ new WeakMap<object, { secret: string; mac: (stringToSign: string) => Uint8Array }>();
+/** HMAC-SHA512 keyed with each client's secret, once per client object (and provider). */
+const symmetricMacs = /* @__PURE__ */ new WeakMap<object, { secret: string; ops: CryptoOps; mac: (stringToSign: string) => Uint8Array }>();
 
-function clientMac(client: TransactionClient, secret: string): (stringToSign: string) => Uint8Array {
+function clientMac(client: TransactionClient, secret: string, ops: CryptoOps): (stringToSign: string) => Uint8Array {
   const cached = symmetricMacs.get(client);
-  if (cached && cached.secret === secret) return cached.mac;
-  const mac = preparedSymmetricMac(secret);
-  symmetricMacs.set(client, { secret, mac });
+  if (cached && cached.secret === secret && cached.ops === ops) return cached.mac;
+  const mac = preparedSymmetricMac(secret, ops);
+  symmetricMacs.set(client, { secret, ops, mac });
   return mac;
 }
 
@@ -367,7 +375,7 @@ export async function verifyTransactionRequest(request: TransactionRequest, opti
 async function verify(
   request: TransactionRequest,
   options: TransactionVerifyOptions,
-  { sc, mode, skewMs, nowMs, maxBodyBytes, maxExternalIdLength }: ReturnType<typeof checkTransactionOptions>,
+  { sc, mode, skewMs, nowMs, maxBodyBytes, maxExternalIdLength, ops }: ReturnType<typeof checkTransactionOptions>,
 ): Promise<VerifiedTransactionRequest> {
   if (typeof request !== 'object' || request === null) throw new TypeError(`${FN}: request must be { method, path, headers, body }`);
   checkRawBody(request.body, FN);
@@ -433,7 +441,7 @@ async function verify(
   } catch (cause) {
     throw new SnapError('BAD_REQUEST', { serviceCode: sc, detail: 'request body is not valid JSON', cause });
   }
-  const bodySha256 = sha256Hex(minified);
+  const bodySha256 = sha256HexWith(ops, minified);
   let verified = false;
   const form = mode === 'auto' ? autoForm(client, partnerId, signature) : mode;
   if (form === 'symmetric') {
@@ -444,13 +452,13 @@ async function verify(
     // checked first; the body as sent only when it differs and the first did not verify.
     const given = decodeSymmetricSignature(signature);
     if (given !== undefined) {
-      const mac = clientMac(client, client.clientSecret);
+      const mac = clientMac(client, client.clientSecret, ops);
       const prefix = `${request.method}:${request.path}:${accessToken}:`;
       if (timingSafeEqual(mac(`${prefix}${bodySha256}:${timestampText}`), given)) {
         verified = true;
         bodyHash = 'minified';
       } else {
-        const asSent = bodySha256Hex(request.body, 'as-sent');
+        const asSent = sha256HexWith(ops, request.body);
         if (asSent !== bodySha256 && timingSafeEqual(mac(`${prefix}${asSent}:${timestampText}`), given)) {
           verified = true;
           bodyHash = 'as-sent';
@@ -460,7 +468,7 @@ async function verify(
   } else {
     const key = clientPublicKey(client, options.minModulusBits === undefined ? {} : { minModulusBits: options.minModulusBits });
     const stringToSign = form === 'asymmetric' ? buildStringToSign(partnerId, timestampText) : `${request.method}:${request.path}:${bodySha256}:${timestampText}`;
-    verified = verifySignature(key, stringToSign, signature);
+    verified = verifySignature(key, stringToSign, signature, options);
   }
   if (!verified) {
     throw new SnapError('INVALID_SIGNATURE', {
@@ -484,7 +492,7 @@ async function verify(
     path: request.path,
     body,
     rawBody: request.body,
-    signatureClaimKey: signatureClaimKey(partnerId, timestampText, signature),
+    signatureClaimKey: signatureClaimKeyWith(ops, partnerId, timestampText, signature),
     bodySha256,
   };
 }

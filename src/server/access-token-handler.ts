@@ -17,7 +17,8 @@ import { DEFAULT_MAX_BODY_BYTES, type RawBody } from '../protocol/body.js';
 import { readHeaders, type HeadersInput } from '../protocol/headers.js';
 import { formatTimestamp } from '../protocol/timestamp.js';
 import { createTokenResponse } from '../protocol/token-response.js';
-import { signatureClaimKey } from '../protocol/claim-keys.js';
+import { signatureClaimKeyWith } from '../protocol/claim-keys.js';
+import { cryptoOps, type CryptoProvider } from '../crypto/provider.js';
 import type { ClaimStore } from './claim-store.js';
 import { CallLifecycle, checkClaimStore, checkTiming, FAILED, registerWindow, sharedReplayCache, signatureClaim, type Hold, type StoreTimingOptions } from './lifecycle.js';
 import { issuerFromOption, type TokenSecret } from './token-issuer.js';
@@ -135,6 +136,13 @@ export interface AccessTokenHandlerOptions extends KeyImportOptions, StoreTiming
    * does not block).
    */
   readonly onEvent?: (event: CallEvent) => void | Promise<void>;
+  /**
+   * The crypto the signature check and the replay guard's hash run on: {@link jsCrypto}
+   * (pure JavaScript; the default of this core handler, on every runtime) or `nodeCrypto`
+   * from `nicepay-nico/node` (OpenSSL; the default of the Node, Fastify and Next
+   * adapters). Same checks and same verdict either way.
+   */
+  readonly crypto?: CryptoProvider;
 }
 
 /**
@@ -280,6 +288,8 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
   const replayStore = checkClaimStore(replayCache, 'replayCache', FN) ?? sharedReplayCache();
   const { timeoutMs, pendingSeconds } = checkTiming(options, FN);
   const lifecycle = new CallLifecycle(timeoutMs, pendingSeconds);
+  const ops = cryptoOps(options.crypto, FN);
+  const cryptoOption = { crypto: options.crypto } as { readonly crypto?: CryptoProvider };
   const clock = options.now ?? Date.now;
   if (typeof clock !== 'function') throw new TypeError(`${FN}: now must be a function returning epoch ms`);
   const skew = options.clockSkewSeconds ?? 300;
@@ -348,10 +358,10 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
       const publicKey = await merchantCode('clients lookup', () => resolveKey(checked.clientKey));
       if (!publicKey) throw unknownClient(checked.clientKey);
       call.client = checked.clientKey; // a configured client (or one the lookup knows)
-      const verified = finishAccessTokenVerification(checked, publicKey, { nowMs: now, skewMs });
+      const verified = finishAccessTokenVerification(checked, publicKey, { nowMs: now, skewMs }, cryptoOption);
       call.clientVerified = true;
       if (replayStore) {
-        const key = signatureClaimKey(checked.clientKey, checked.timestampText, checked.signature);
+        const key = signatureClaimKeyWith(ops, checked.clientKey, checked.timestampText, checked.signature);
         holds = await lifecycle.reserve([signatureClaim(replayStore, key, checked.timestamp.epochMs, skewMs, now)], reporter);
       }
       const context: IssueTokenContext = { clientKey: verified.clientKey, now, expiresIn, request: verified };

@@ -1,0 +1,131 @@
+/**
+ * `nodeCrypto`: the crypto provider on the runtime's `node:crypto` (OpenSSL on Node, BoringSSL
+ * on Bun, Rust crypto on Deno), found at run time through `process.getBuiltinModule`: this
+ * file imports nothing from `node:`, so it loads on every runtime, and where no such module
+ * exists every operation runs on the pure JavaScript provider instead.
+ * @module
+ */
+import { encodeBase64Url } from './hmac.js';
+import { bigIntToBytes } from './bytes.js';
+import { cryptoOps, defineCryptoProvider, jsCrypto, type CryptoOps, type CryptoProvider, type HmacHash } from './provider.js';
+import type { RsaPublicKey } from './keys.js';
+
+/** The part of `node:crypto` used here (typed here so the package's types need no `@types/node`). */
+interface HashLike {
+  update(data: string | Uint8Array): HashLike;
+  digest(): Uint8Array;
+  digest(encoding: 'hex'): string;
+}
+interface NodeCryptoLike {
+  createPublicKey(input: { key: { kty: 'RSA'; n: string; e: string }; format: 'jwk' }): object;
+  verify(algorithm: string, data: Uint8Array, key: object, signature: Uint8Array): boolean;
+  createSecretKey(key: Uint8Array): object;
+  createHmac(algorithm: string, key: object): HashLike;
+  createHash(algorithm: string): HashLike;
+  hash?: (algorithm: string, data: string, outputEncoding: 'hex') => string;
+}
+
+function findNodeCrypto(): NodeCryptoLike | undefined {
+  try {
+    const get = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+    const mod = typeof get === 'function' ? (get('crypto') as Partial<NodeCryptoLike> | undefined) : undefined;
+    const ok =
+      mod !== undefined &&
+      mod !== null &&
+      typeof mod.createPublicKey === 'function' &&
+      typeof mod.verify === 'function' &&
+      typeof mod.createSecretKey === 'function' &&
+      typeof mod.createHmac === 'function' &&
+      typeof mod.createHash === 'function';
+    return ok ? (mod as NodeCryptoLike) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function nodeOps(nc: NodeCryptoLike): CryptoOps {
+  const keyObjects = new WeakMap<RsaPublicKey, object | null>();
+  const keyObjectOf = (key: RsaPublicKey): object | null => {
+    let keyObject = keyObjects.get(key);
+    if (keyObject === undefined) {
+      try {
+        const jwk = { kty: 'RSA' as const, n: encodeBase64Url(bigIntToBytes(key.n, key.byteLength)), e: encodeBase64Url(bigIntToBytes(key.e, Math.ceil(key.e.toString(16).length / 2))) };
+        keyObject = nc.createPublicKey({ key: jwk, format: 'jwk' });
+      } catch {
+        keyObject = null; // a key this runtime will not take: the pure path decides for it
+      }
+      keyObjects.set(key, keyObject);
+    }
+    return keyObject;
+  };
+  const oneShot = typeof nc.hash === 'function' ? nc.hash.bind(nc) : undefined;
+  return {
+    sha256Hex: oneShot ? (text) => oneShot('sha256', text, 'hex') : (text) => nc.createHash('sha256').update(text).digest('hex'),
+    sha256: (bytes) => nc.createHash('sha256').update(bytes).digest(),
+    hmac(hash: HmacHash, key, prefix) {
+      const secret = nc.createSecretKey(key);
+      if (prefix === undefined) return (message) => nc.createHmac(hash, secret).update(message).digest();
+      return (message) => nc.createHmac(hash, secret).update(prefix).update(message).digest();
+    },
+    rsaSha256(key, message, signature) {
+      const keyObject = keyObjectOf(key);
+      if (keyObject === null) return undefined;
+      try {
+        return nc.verify('sha256', message, keyObject, signature);
+      } catch {
+        return undefined; // the pure path decides
+      }
+    },
+  };
+}
+
+let resolved: CryptoOps | undefined;
+/** The native operations, or the pure ones where the runtime has no `node:crypto`; looked up once. */
+function native(): CryptoOps {
+  if (resolved === undefined) {
+    const nc = findNodeCrypto();
+    resolved = nc === undefined ? cryptoOps(jsCrypto, 'nodeCrypto') : nodeOps(nc);
+  }
+  return resolved;
+}
+
+/** `true` when `nodeCrypto` runs on the runtime's `node:crypto` here; `false` when it falls back to pure JavaScript. @internal */
+export function hasNodeCrypto(): boolean {
+  return native() !== cryptoOps(jsCrypto, 'hasNodeCrypto');
+}
+
+/**
+ * Crypto on the runtime's `node:crypto` (OpenSSL on Node): SHA256withRSA about 4x faster
+ * than pure JavaScript, HMAC-SHA512 and SHA-256 2-8x. The default of `createNodeHandler`,
+ * `createNodeTransactionHandler`, the Express middlewares, `fastifyNico` and the Next route
+ * handlers; pass it as `crypto` to the core handlers on Node, Bun or Deno. The library's
+ * checks (strict base64, exact length, `s < n`, key size, constant-time comparison) run
+ * before it exactly as before {@link jsCrypto}, so both give the same verdict on every
+ * input. Found at run time through `process.getBuiltinModule('crypto')`, so importing it
+ * never fails; where the runtime has no such module, it computes in pure JavaScript.
+ *
+ * @example
+ * ```ts
+ * import { createAccessTokenHandler } from 'nicepay-nico';
+ * import { nodeCrypto } from 'nicepay-nico/node';
+ *
+ * // Hono, or any fetch-style server, on Node: the core handler with OpenSSL
+ * const handle = createAccessTokenHandler({ clients, tokenSecret, crypto: nodeCrypto });
+ * ```
+ * @category Crypto
+ */
+export const nodeCrypto: CryptoProvider = /* @__PURE__ */ defineCryptoProvider('node', {
+  sha256Hex: (text) => native().sha256Hex(text),
+  sha256: (bytes) => native().sha256(bytes),
+  hmac: (hash, key, prefix) => native().hmac(hash, key, prefix),
+  rsaSha256: (key, message, signature) => native().rsaSha256(key, message, signature),
+});
+
+/**
+ * `options` with `crypto: nodeCrypto` when it names no provider (the Node-side adapters'
+ * default); anything else as it is, for the handler to check. @internal
+ */
+export function withNodeCrypto<O>(options: O): O {
+  if (typeof options !== 'object' || options === null || (options as { crypto?: unknown }).crypto !== undefined) return options;
+  return { ...options, crypto: nodeCrypto };
+}

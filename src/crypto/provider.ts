@@ -1,0 +1,101 @@
+/**
+ * The crypto seam: the hash, HMAC and RSA primitives that the request checks run on. The
+ * library's own checks (strict base64, exact lengths, `s < n`, the key floor, constant-time
+ * comparison) always run in front of a provider, in the same code for every provider, so
+ * every provider accepts and refuses exactly the same inputs; a provider only computes.
+ *
+ * Two providers exist, and no other can be made: {@link jsCrypto} (pure JavaScript on
+ * `@noble/hashes` and `BigInt`, the default, on every runtime) and `nodeCrypto` (the
+ * runtime's OpenSSL or BoringSSL through `node:crypto`, the default of the Node, Fastify and
+ * Next adapters; exported by `nicepay-nico/node`).
+ * @module
+ */
+import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
+import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
+import { bytesToHex, kindOf, utf8 } from './bytes.js';
+import type { RsaPublicKey } from './keys.js';
+
+/** The brand of a provider made by this package: `Symbol.for`, so the ESM and CJS copies agree. */
+const BRAND: unique symbol = Symbol.for('nicepay-nico.crypto-provider');
+
+/** The hashes an HMAC is made with here. @internal */
+export type HmacHash = 'sha256' | 'sha512';
+
+/**
+ * What a provider computes. Every input has passed the library's checks already.
+ * @internal
+ */
+export interface CryptoOps {
+  /** SHA-256 of the UTF-8 bytes of `text`, as lowercase hex. */
+  sha256Hex(text: string): string;
+  /** SHA-256 of bytes (32 bytes). */
+  sha256(bytes: Uint8Array): Uint8Array;
+  /** HMAC keyed once with `key`; each call hashes `prefix` (if any), then `message` (a string is its UTF-8 bytes). */
+  hmac(hash: HmacHash, key: Uint8Array, prefix?: Uint8Array): (message: string | Uint8Array) => Uint8Array;
+  /**
+   * RSASSA-PKCS1-v1_5 with SHA-256 over `message`, or `undefined` when this provider cannot
+   * decide (the caller then opens the signature itself). Only called once the signature is
+   * exactly `key.byteLength` bytes and, as a number, below the modulus.
+   */
+  rsaSha256(key: RsaPublicKey, message: Uint8Array, signature: Uint8Array): boolean | undefined;
+}
+
+/**
+ * The crypto a verification runs on: {@link jsCrypto} (pure JavaScript, the default) or
+ * `nodeCrypto` from `nicepay-nico/node` (the runtime's `node:crypto`). Only these two exist:
+ * any other object is refused with a `TypeError`. Both give the same verdict for every
+ * input: the library's checks run first, the same for both, and the test suites run every
+ * vector through both.
+ * @category Crypto
+ */
+export interface CryptoProvider {
+  /** `'js'` (pure JavaScript: `@noble/hashes`, `BigInt`) or `'node'` (`node:crypto`: OpenSSL, or the runtime's own). */
+  readonly name: 'js' | 'node';
+  /** @internal */
+  readonly [BRAND]: CryptoOps;
+}
+
+const JS_OPS: CryptoOps = {
+  sha256Hex: (text) => bytesToHex(nobleSha256(utf8(text))),
+  sha256: (bytes) => nobleSha256(bytes),
+  hmac(hash, key, prefix) {
+    const state = nobleHmac.create(hash === 'sha256' ? nobleSha256 : nobleSha512, key);
+    if (prefix !== undefined) state.update(prefix);
+    return (message) => state.clone().update(typeof message === 'string' ? utf8(message) : message).digest();
+  },
+  // The pure RSA step is the library's own encode-then-compare (crypto/rsa.ts).
+  rsaSha256: () => undefined,
+};
+
+/** Make a provider. @internal */
+export function defineCryptoProvider(name: CryptoProvider['name'], ops: CryptoOps): CryptoProvider {
+  return Object.freeze({ name, [BRAND]: ops });
+}
+
+/**
+ * Pure JavaScript crypto (`@noble/hashes` for SHA-2 and HMAC, `BigInt` for RSA): the default
+ * everywhere, and the one that runs on every runtime unchanged.
+ *
+ * @example
+ * ```ts
+ * import { createAccessTokenHandler, jsCrypto } from 'nicepay-nico';
+ *
+ * const handle = createAccessTokenHandler({ clients, tokenSecret, crypto: jsCrypto }); // the default, said out loud
+ * ```
+ * @category Crypto
+ */
+export const jsCrypto: CryptoProvider = /* @__PURE__ */ defineCryptoProvider('js', JS_OPS);
+
+/**
+ * The operations of a `crypto` option: {@link jsCrypto}'s when it is `undefined`.
+ * @throws {@link !TypeError | TypeError} for anything that is not a provider of this package.
+ * @internal
+ */
+export function cryptoOps(provider: unknown, fn: string): CryptoOps {
+  if (provider === undefined) return JS_OPS;
+  const ops = typeof provider === 'object' && provider !== null ? (provider as Partial<CryptoProvider>)[BRAND] : undefined;
+  if (ops === undefined) {
+    throw new TypeError(`${fn}: options.crypto must be jsCrypto (from 'nicepay-nico') or nodeCrypto (from 'nicepay-nico/node'), got ${kindOf(provider)}`);
+  }
+  return ops;
+}
