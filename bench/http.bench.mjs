@@ -29,7 +29,8 @@
 import { spawn } from 'node:child_process';
 import { createHash, createHmac, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { once } from 'node:events';
-import { loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +59,16 @@ const clientSecret = randomBytes(32).toString('base64'); // its UTF-8 bytes are 
 
 const stamp = (ms = Date.now()) => `${new Date(ms + 7 * 3600_000).toISOString().slice(0, 19)}+07:00`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The whole machine's busy CPU time, µs (Linux /proc/stat; undefined elsewhere): to see what else ran. */
+const machineBusyUs = () => {
+  try {
+    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = ticks;
+    return ((user + nice + system + irq + softirq + steal) * 1e6) / 100; // USER_HZ = 100
+  } catch {
+    return undefined;
+  }
+};
 const cpuUs = () => {
   const { user, system } = process.cpuUsage();
   return user + system;
@@ -202,7 +213,9 @@ async function run(kind, mode, runIndex) {
     }
     const before = await server.mark();
     const t0 = process.hrtime.bigint();
+    const machine0 = machineBusyUs();
     const { result, driverUs } = await load(server.url, SECONDS, next, label);
+    const machine1 = machineBusyUs();
     const after = await server.mark();
     const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
     next.check?.();
@@ -215,6 +228,9 @@ async function run(kind, mode, runIndex) {
       served,
       serverBusy: cpu / wallUs, // share of one core
       driverPerReq: driverUs / result.requests.total,
+      driverBusy: driverUs / wallUs,
+      // CPU of everything else on the machine during the window (share of one core; steal included)
+      otherBusy: machine0 === undefined ? NaN : (machine1 - machine0 - (after.cpuUs - before.cpuUs) - driverUs) / wallUs,
       rssMb: after.rss / 1048576,
     };
   } finally {
@@ -235,10 +251,11 @@ for (const kind of KINDS) {
 }
 
 const f1 = (x) => x.toFixed(1);
+const pct = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '?');
 for (const kind of KINDS) {
   const base = results[kind].handwritten ? median(results[kind].handwritten.map((x) => x.cpuPerReq)) : NaN;
   console.log(`\n${kind === 'token' ? 'Access token (RSA-2048 verify + token issue)' : 'CVS inquiry (token check, HMAC-SHA512, replay + X-EXTERNAL-ID guards)'}: server CPU per request, median [runs]`);
-  console.log('  mode          CPU µs/req                      ratio   req/s (median [runs])            server busy   driver CPU µs/req   RSS MB');
+  console.log('  mode          CPU µs/req                      ratio   req/s (median [runs])            server busy   driver µs/req (busy)   other busy   RSS MB');
   for (const mode of MODES) {
     const runs = results[kind][mode];
     const cpu = median(runs.map((x) => x.cpuPerReq));
@@ -248,12 +265,14 @@ for (const kind of KINDS) {
       `  ${mode.padEnd(12)}  ${f1(cpu).padStart(6)} [${runs.map((x) => f1(x.cpuPerReq)).join(', ')}]`.padEnd(48) +
         `  ${ratio.toFixed(2)}x  ${String(Math.round(median(runs.map((x) => x.rps)))).padStart(6)} [${runs.map((x) => Math.round(x.rps)).join(', ')}]`.padEnd(43) +
         `  ${Math.round(median(runs.map((x) => x.serverBusy)) * 100)}%`.padStart(6) +
-        `         ${f1(median(runs.map((x) => x.driverPerReq)))}`.padEnd(20) +
+        `         ${f1(median(runs.map((x) => x.driverPerReq)))} (${pct(median(runs.map((x) => x.driverBusy)))})`.padEnd(23) +
+        `  [${runs.map((x) => pct(x.otherBusy)).join(' ')}]`.padEnd(15) +
         `${Math.round(median(runs.map((x) => x.rssMb)))}`.padStart(6) +
         target,
     );
   }
 }
 const totalS = Number(process.hrtime.bigint() - started) / 1e9;
-console.log(`\nserver busy: server CPU over the window's wall time (100% = one core). driver: this process's CPU per request (autocannon + request setup).`);
+console.log(`\nserver busy: server CPU / window wall time (100% = one core). driver: this process's CPU per request (autocannon + request setup) and its busy share.`);
+console.log(`other busy: CPU of everything else on the machine in each run's window (/proc/stat minus server and driver; ${availableParallelism()} CPUs here); high values mean the runs were disturbed.`);
 console.log(`load average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}; total ${totalS.toFixed(0)} s`);

@@ -22,17 +22,18 @@
  *
  * Timing: each runtime measures its clock's resolution first. Where it is finer than 1 µs
  * (Node, Bun, Deno) every call is timed alone and the median is reported. Where it is not
- * (workerd: performance.now() is Date.now(), 1 ms steps, and on Cloudflare it does not move
- * during synchronous code at all), a sample is a batch of calls lasting about 20 ms, read
- * between awaited `scheduler.wait(0)` boundaries, and the reported figure is the 10%-trimmed
- * mean of the per-call batch times. For workerd the figures are also checked from the Node
- * side: wall time of dispatchFetch running N calls minus dispatchFetch running none.
+ * (workerd under Miniflare: performance.now() is Date.now(), in 1 ms steps; on Cloudflare it
+ * does not move during synchronous code at all), a sample is a batch of calls lasting about
+ * 20 ms, read between awaited `scheduler.wait(0)` boundaries, and the figure reported is the
+ * interquartile mean of the per-call batch times (robust to stalls, and it averages out the
+ * 1 ms steps, which a median would not). For workerd the figures are also checked from the
+ * Node side: wall time of a dispatchFetch running N calls minus one running none (median of 9).
  *
  *   NICO_DIST=/tmp/nico-dist-webcrypto BENCH_SAMPLES=2000 node bench/webcrypto.bench.mjs
  *
  * NICO_DIST: the package build (default ../dist, relative to this file).
  * BENCH_SAMPLES: timed calls per candidate per operation in per-call mode (default 2000);
- *   in batch mode the number of batches is max(25, BENCH_SAMPLES / batch size).
+ *   in batch mode the number of batches is max(40, BENCH_SAMPLES / batch size).
  * Exit status: 1 when any check gives a wrong verdict (a valid signature refused, a tampered
  * one accepted, a wrong digest); a runtime that cannot be started is reported and skipped.
  */
@@ -48,7 +49,7 @@ const root = resolve(here, '..');
 const DIST = resolve(here, process.env.NICO_DIST ?? '../dist');
 const INDEX = join(DIST, 'index.js');
 const SAMPLES = Math.max(50, Math.floor(Number(process.env.BENCH_SAMPLES ?? 2000)) || 2000);
-const RUNTIME_MS = 60_000; // one runtime's whole run, then its process group is killed
+const RUNTIME_MS = 30_000 * Math.max(1, SAMPLES / 2000); // one runtime's whole run, then it is killed
 const started = performance.now();
 
 if (!existsSync(INDEX)) {
@@ -174,7 +175,7 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const trimmedMean = (xs, cut = 0.1) => {
+const trimmedMean = (xs, cut = 0.25) => {
   const s = sorted(xs);
   const k = Math.floor(s.length * cut);
   const kept = s.slice(k, s.length - k);
@@ -202,22 +203,25 @@ async function batchWeb(op, k, verdict) {
 }
 
 /**
- * Calls per batch so one batch lasts about targetMs: double until a batch lasts half of it
- * (so one clock step is a small error), then re-estimate twice with batches of the size found.
+ * Calls per batch so one batch lasts about targetMs. A batch shorter than half the target is
+ * too close to the clock step to trust: double k. Otherwise scale k towards the target (at
+ * most doubling it); done after two trusted batches in a row. A stall (GC, a busy machine)
+ * can only shrink k, never blow it up.
  */
 async function calibrate(run, targetMs) {
   let k = 1;
-  let perCall;
-  for (;;) {
-    perCall = await run(k);
-    if (perCall * k >= targetMs / 2 || k >= 1 << 20) break;
-    k *= 2;
+  for (let good = 0, i = 0; good < 2 && i < 60; i++) {
+    const ms = (await run(k)) * k;
+    if (ms === 0 && k >= 1 << 14) throw new Error('the clock does not advance, even across awaited boundaries');
+    if (ms < targetMs / 2) {
+      good = 0;
+      k = Math.min(k * 2, 1 << 20);
+    } else {
+      good++;
+      k = Math.max(1, Math.round((k * targetMs) / ms));
+    }
   }
-  for (let i = 0; i < 2; i++) {
-    k = Math.max(1, Math.ceil(targetMs / Math.max(perCall, 1e-6)));
-    perCall = await run(k);
-  }
-  return Math.max(1, Math.ceil(targetMs / Math.max(perCall, 1e-6)));
+  return k;
 }
 
 /** One operation: warm-up, then interleaved timed samples. Times in µs. */
@@ -275,7 +279,7 @@ export async function runOp(F, name, samples) {
       await boundary();
       empty.push(now() - t0);
     }
-    const batches = Math.max(25, Math.ceil(samples / Math.min(kPure, kWeb)));
+    const batches = Math.max(40, Math.ceil(samples / Math.min(kPure, kWeb)));
     for (let i = 0; i < batches; i++) {
       if (i & 1) {
         b.push(await batchWeb(op, kWeb, verdict));
@@ -286,7 +290,7 @@ export async function runOp(F, name, samples) {
       }
     }
     result = {
-      mode: 'batches of ~' + targetMs + ' ms, 10%-trimmed mean',
+      mode: 'batches of ~' + targetMs + ' ms, interquartile mean',
       pure: trimmedMean(a) * 1000,
       web: trimmedMean(b) * 1000,
       batchPure: kPure,
@@ -456,7 +460,7 @@ async function runWorkerd(script) {
       const op = out.ops[name];
       op.outside = {};
       for (const side of ['pure', 'web']) {
-        const n = Math.max(1, Math.round(20_000 / Math.max(op[side], 0.1))); // ~20 ms of work
+        const n = Math.max(1, Math.round(20_000 / Math.max(op[side], 1))); // ~20 ms of work
         const full = [];
         const empty = [];
         for (let i = 0; i < 9; i++) {

@@ -13,6 +13,26 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { importPrivateKey, importPublicKey, signStringToSign, verifySignature } from '../src/index.js';
 import type { RsaPrivateKey, RsaPublicKey } from '../src/index.js';
 import { verifyBytes } from '../src/crypto/rsa.js';
+import { CRYPTO_PATHS } from './helpers/crypto-paths.js';
+
+/**
+ * Every verification below runs through both crypto paths (pure JS and node:crypto); a
+ * disagreement is recorded and the last test of the file fails on it.
+ */
+const disagreements: string[] = [];
+let compared = 0;
+function verdict(pub: RsaPublicKey, msg: string, signatureBase64: string): boolean {
+  const [a, b] = CRYPTO_PATHS.map((p) => verifySignature(pub, msg, signatureBase64, { crypto: p.crypto }));
+  compared++;
+  if (a !== b) disagreements.push(`verifySignature ${JSON.stringify(msg).slice(0, 40)}: pure ${a}, node ${b}`);
+  return a as boolean;
+}
+function verdictBytes(pub: RsaPublicKey, data: Uint8Array, sig: Uint8Array): boolean {
+  const [a, b] = CRYPTO_PATHS.map((p) => verifyBytes(pub, data, sig, p.ops));
+  compared++;
+  if (a !== b) disagreements.push(`verifyBytes (${data.length} bytes): pure ${a}, node ${b}`);
+  return a as boolean;
+}
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -219,13 +239,13 @@ describe(`differential against node:crypto (seed ${SEED})`, () => {
             const data = Buffer.from(msg, 'utf8');
             const nodeSig = nodeSign('sha256', data, k.nodePrivate);
             const nodeSigB64 = nodeSig.toString('base64');
-            if (!verifySignature(pub, msg, nodeSigB64)) failures.push(`key ${keyIndex} msg ${i}: Node's signature refused`);
+            if (!verdict(pub, msg, nodeSigB64)) failures.push(`key ${keyIndex} msg ${i}: Node's signature refused`);
             const ours = signStringToSign(priv, msg);
             if (!nodeVerify('sha256', data, k.nodePublic, Buffer.from(ours, 'base64'))) {
               failures.push(`key ${keyIndex} msg ${i}: Node refuses our signature`);
             }
             if (ours !== nodeSigB64) failures.push(`key ${keyIndex} msg ${i}: our signature differs from Node's`);
-            if (!verifySignature(pub, msg, ours)) failures.push(`key ${keyIndex} msg ${i}: we refuse our own signature`);
+            if (!verdict(pub, msg, ours)) failures.push(`key ${keyIndex} msg ${i}: we refuse our own signature`);
           });
         });
         expect(failures, `seed ${SEED}`).toEqual([]);
@@ -240,11 +260,11 @@ describe(`differential against node:crypto (seed ${SEED})`, () => {
           const msgs = randomMessages(12);
           msgs.forEach((msg, i) => {
             const sig = new Uint8Array(nodeSign('sha256', Buffer.from(msg, 'utf8'), k.nodePrivate));
-            expect(verifySignature(pub, msg, toBase64(sig))).toBe(true);
+            expect(verdict(pub, msg, toBase64(sig))).toBe(true);
             const positions = i === 0 ? Array.from({ length: sig.length * 8 }, (_, b) => b) : Array.from({ length: 8 }, () => randomInt(sig.length * 8));
             for (const bit of positions) {
               flips++;
-              if (verifySignature(pub, msg, toBase64(flipBit(sig, bit)))) wronglyAccepted.push(`key ${keyIndex} msg ${i} bit ${bit}`);
+              if (verdict(pub, msg, toBase64(flipBit(sig, bit)))) wronglyAccepted.push(`key ${keyIndex} msg ${i} bit ${bit}`);
             }
           });
         });
@@ -261,17 +281,17 @@ describe(`differential against node:crypto (seed ${SEED})`, () => {
           randomMessages(MESSAGES_PER_KEY).forEach((msg, i) => {
             const data = utf8(msg);
             const sig = new Uint8Array(nodeSign('sha256', data, k.nodePrivate));
-            expect(verifyBytes(pub, data, sig)).toBe(true);
+            expect(verdictBytes(pub, data, sig)).toBe(true);
             // Bytes: one random bit (the empty message gets a byte appended instead).
             const altered = data.length === 0 ? Uint8Array.of(0) : flipBit(data, randomInt(data.length * 8));
             flips++;
-            if (verifyBytes(pub, altered, sig)) wronglyAccepted.push(`key ${keyIndex} msg ${i}: bit flip accepted`);
+            if (verdictBytes(pub, altered, sig)) wronglyAccepted.push(`key ${keyIndex} msg ${i}: bit flip accepted`);
             // Text: toggle the low bit of one UTF-16 unit (keeps surrogate pairs paired).
             if (msg.length > 0) {
               const at = randomInt(msg.length);
               const changed = msg.slice(0, at) + String.fromCharCode(msg.charCodeAt(at) ^ 1) + msg.slice(at + 1);
               changes++;
-              if (verifySignature(pub, changed, toBase64(sig))) wronglyAccepted.push(`key ${keyIndex} msg ${i}: changed text accepted`);
+              if (verdict(pub, changed, toBase64(sig))) wronglyAccepted.push(`key ${keyIndex} msg ${i}: changed text accepted`);
             }
           });
         });
@@ -297,11 +317,16 @@ describe(`differential against node:crypto (seed ${SEED})`, () => {
       const nodeSig = nodeSign('sha256', data, privateKey).toString('base64');
       const ours = signStringToSign(priv, msg);
       expect(ours).toBe(nodeSig);
-      expect(verifySignature(pub, msg, nodeSig)).toBe(true);
+      expect(verdict(pub, msg, nodeSig)).toBe(true);
       expect(nodeVerify('sha256', data, createPublicKey(k.spkiPem), Buffer.from(ours, 'base64'))).toBe(true);
-      expect(verifySignature(pub, `${msg}x`, nodeSig)).toBe(false);
+      expect(verdict(pub, `${msg}x`, nodeSig)).toBe(false);
       checked++;
     }
     expect(checked).toBe(10);
+  });
+
+  it('the two crypto paths (pure JS, node:crypto) gave the same verdict on every case above', () => {
+    expect(disagreements, `seed ${SEED}`).toEqual([]);
+    expect(compared).toBeGreaterThan(5000);
   });
 });

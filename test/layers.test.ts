@@ -50,6 +50,10 @@ describe('src/ layering', () => {
       .filter((target) => target.startsWith(SRC) && rank(target) > own && !(own === 6 && rank(target) === 6));
     expect(upward.map((t) => relative(SRC, t))).toEqual([]);
   });
+  it('the runtime\'s own crypto is reached in one file only (crypto/native.ts, through process.getBuiltinModule)', () => {
+    const users = sources.filter((s) => /getBuiltinModule/.test(s.text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, ''))).map((s) => s.rel.replace(/\\/g, '/'));
+    expect(users).toEqual(['crypto/native.ts']);
+  });
   it('index.ts only re-exports', () => {
     const index = sources.find((s) => s.rel === 'index.ts')!.text.replace(/\/\*[\s\S]*?\*\//g, '');
     const statements = index.split(';').map((x) => x.trim()).filter(Boolean);

@@ -15,6 +15,8 @@ import {
   verifySymmetricSignature,
 } from '../src/index.js';
 import { hmac } from '@noble/hashes/hmac.js';
+import { sha256HexWith } from '../src/protocol/symmetric.js';
+import { CRYPTO_PATHS } from './helpers/crypto-paths.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 
 const readJson = <T>(path: string): T => JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as T;
@@ -34,6 +36,22 @@ interface SymmetricVector {
 const vectors = readJson<{ symmetricSignatures: SymmetricVector[] }>('./vectors/nicepay-symmetric.json').symmetricSignatures;
 
 describe("NICEPAY's symmetric vectors (test/vectors/nicepay-symmetric.json)", () => {
+  it.each(CRYPTO_PATHS.map((p) => [p.name, p] as const))('every vector verifies, and fails once changed (%s)', (_name, path) => {
+    let checked = 0;
+    const crypto = { crypto: path.crypto };
+    for (const v of vectors) {
+      const stringToSign =
+        v.stringToSign ??
+        buildSymmetricStringToSign({ method: v.method as string, path: v.path as string, accessToken: v.accessToken as string, body: v.rawBody as string, timestamp: v.timestamp as string, bodyHash: 'as-sent' });
+      expect(verifySymmetricSignature(v.clientSecret, stringToSign, v.signatureBase64, crypto), v.source).toBe(true);
+      expect(verifySymmetricSignature(v.clientSecret, `${stringToSign} `, v.signatureBase64, crypto)).toBe(false);
+      expect(verifySymmetricSignature(`${v.clientSecret}x`, stringToSign, v.signatureBase64, crypto)).toBe(false);
+      if (v.rawBody !== undefined) expect(sha256HexWith(path.ops, v.rawBody)).toBe(v.bodySha256Hex);
+      checked++;
+    }
+    expect(checked).toBe(2);
+  });
+
   it('every vector signs and verifies exactly', () => {
     let checked = 0;
     for (const v of vectors) {
@@ -75,6 +93,24 @@ describe("NICEPAY's symmetric vectors (test/vectors/nicepay-symmetric.json)", ()
 });
 
 describe('Wycheproof HMAC-SHA512 (test/vectors/wycheproof/hmac_sha512_test.json)', () => {
+  it.each(CRYPTO_PATHS.map((p) => [p.name, p] as const))('every case agrees with its expected result through the provider (%s)', (_name, path) => {
+    const file = readJson<{ numberOfTests: number; testGroups: Array<{ tagSize: number; tests: Array<{ tcId: number; key: string; msg: string; tag: string; result: string }> }> }>(
+      './vectors/wycheproof/hmac_sha512_test.json',
+    );
+    const mismatches: number[] = [];
+    let checked = 0;
+    for (const group of file.testGroups) {
+      for (const t of group.tests) {
+        const mac = path.ops.hmac('sha512', new Uint8Array(Buffer.from(t.key, 'hex')))(new Uint8Array(Buffer.from(t.msg, 'hex'))).subarray(0, group.tagSize / 8);
+        const ok = Buffer.from(mac).toString('hex') === t.tag;
+        if (ok !== (t.result === 'valid')) mismatches.push(t.tcId);
+        checked++;
+      }
+    }
+    expect(mismatches).toEqual([]);
+    expect(checked).toBe(file.numberOfTests);
+  });
+
   it('every case agrees with its expected result', () => {
     const file = readJson<{ numberOfTests: number; testGroups: Array<{ tagSize: number; tests: Array<{ tcId: number; key: string; msg: string; tag: string; result: string }> }> }>(
       './vectors/wycheproof/hmac_sha512_test.json',
@@ -95,6 +131,20 @@ describe('Wycheproof HMAC-SHA512 (test/vectors/wycheproof/hmac_sha512_test.json)
 });
 
 describe('signSymmetric / verifySymmetricSignature against node:crypto', () => {
+  it.each(CRYPTO_PATHS.map((p) => [p.name, p] as const))('both paths agree on random secrets and messages (lone surrogates too); any flipped bit fails (%s)', (_name, path) => {
+    for (let i = 0; i < 200; i++) {
+      const secret = randomBytes(1 + (i % 90)).toString('base64');
+      const message = randomBytes(i * 3).toString('latin1') + 'ü€' + (i % 3 === 0 ? '\ud800x\udfff' : '');
+      const signature = createHmac('sha512', Buffer.from(secret)).update(message, 'utf8').digest('base64');
+      expect(verifySymmetricSignature(secret, message, signature, { crypto: path.crypto })).toBe(true);
+      expect(sha256HexWith(path.ops, message)).toBe(createHash('sha256').update(message, 'utf8').digest('hex'));
+      const bytes = Buffer.from(signature, 'base64');
+      const bit = (i * 7) % 512;
+      bytes[bit >> 3] = (bytes[bit >> 3] as number) ^ (1 << (bit & 7));
+      expect(verifySymmetricSignature(secret, message, bytes.toString('base64'), { crypto: path.crypto })).toBe(false);
+    }
+  });
+
   it('agree on random secrets and messages; any flipped bit fails', () => {
     let flips = 0;
     for (let i = 0; i < 200; i++) {

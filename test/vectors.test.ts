@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { importPrivateKey, importPublicKey, signStringToSign, verifySignature } from '../src/index.js';
 import type { RsaPrivateKey, RsaPublicKey } from '../src/index.js';
 import { signBytes, verifyBytes } from '../src/crypto/rsa.js';
+import { CRYPTO_PATHS, type CryptoPath } from './helpers/crypto-paths.js';
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -94,10 +95,10 @@ describe('NICEPAY access-token vectors (test/vectors/nicepay-rsa.json)', () => {
     expect(publicKeyOf(v as NicepayAccessTokenVector).bits).toBe(2048);
   });
 
-  it('every vector verifies with verifySignature', () => {
+  it.each(CRYPTO_PATHS.map((p) => [p.name, p] as const))('every vector verifies with verifySignature (%s)', (_name, path) => {
     let checked = 0;
     for (const v of vectors) {
-      expect(verifySignature(publicKeyOf(v), v.stringToSign, v.signatureBase64), v.source).toBe(true);
+      expect(verifySignature(publicKeyOf(v), v.stringToSign, v.signatureBase64, { crypto: path.crypto }), v.source).toBe(true);
       checked++;
     }
     expect(checked).toBe(4);
@@ -113,25 +114,25 @@ describe('NICEPAY access-token vectors (test/vectors/nicepay-rsa.json)', () => {
     expect(checked).toBe(3);
   });
 
-  it('every vector is false once any one character of stringToSign is changed', () => {
+  it.each(CRYPTO_PATHS.map((p) => [p.name, p] as const))('every vector is false once any one character of stringToSign is changed (%s)', (_name, path) => {
     let checked = 0;
     for (const v of vectors) {
       const key = publicKeyOf(v);
       for (let i = 0; i < v.stringToSign.length; i++) {
         const changed = changeChar(v.stringToSign, i);
         expect(changed).not.toBe(v.stringToSign);
-        expect(verifySignature(key, changed, v.signatureBase64), `${v.source} @${i}`).toBe(false);
+        expect(verifySignature(key, changed, v.signatureBase64, { crypto: path.crypto }), `${v.source} @${i}`).toBe(false);
         checked++;
       }
     }
     expect(checked).toBe(vectors.reduce((sum, v) => sum + v.stringToSign.length, 0));
   });
 
-  it('every vector is false with another vector\'s signature (same key)', () => {
+  it.each(CRYPTO_PATHS.map((p) => [p.name, p] as const))('every vector is false with another vector\'s signature, same key (%s)', (_name, path) => {
     for (const a of sandboxVectors) {
       for (const b of sandboxVectors) {
         if (a === b) continue;
-        expect(verifySignature(sandboxPublic, a.stringToSign, b.signatureBase64)).toBe(false);
+        expect(verifySignature(sandboxPublic, a.stringToSign, b.signatureBase64, { crypto: path.crypto })).toBe(false);
       }
     }
   });
@@ -178,7 +179,7 @@ interface GroupOutcome {
  * builds the one DER encoding, with NULL, and accepts nothing else, so we return false; any
  * acceptable case with another flag is reported as a mismatch, so a new kind shows up here.
  */
-function runVerifyGroup(group: WycheproofVerifyGroup): GroupOutcome {
+function runVerifyGroup(group: WycheproofVerifyGroup, path: CryptoPath): GroupOutcome {
   const mismatches: string[] = [];
   const acceptable: number[] = [];
   let checked = 0;
@@ -200,7 +201,7 @@ function runVerifyGroup(group: WycheproofVerifyGroup): GroupOutcome {
     }
     let got: boolean | string;
     try {
-      got = verifyBytes(key, msg, sig);
+      got = verifyBytes(key, msg, sig, path.ops);
     } catch (error) {
       got = `threw ${(error as Error).message}`;
     }
@@ -212,7 +213,7 @@ function runVerifyGroup(group: WycheproofVerifyGroup): GroupOutcome {
       utf8Checked++;
       let viaString: boolean | string;
       try {
-        viaString = verifySignature(key, text, toBase64(sig));
+        viaString = verifySignature(key, text, toBase64(sig), { crypto: path.crypto });
       } catch (error) {
         viaString = `threw ${(error as Error).message}`;
       }
@@ -224,14 +225,14 @@ function runVerifyGroup(group: WycheproofVerifyGroup): GroupOutcome {
   return { checked, mismatches, utf8Checked, acceptable };
 }
 
-for (const file of ['rsa_signature_2048_sha256_test.json', 'rsa_signature_3072_sha256_test.json']) {
-  describe(`Wycheproof ${file}`, () => {
+for (const [file, path] of ['rsa_signature_2048_sha256_test.json', 'rsa_signature_3072_sha256_test.json'].flatMap((f) => CRYPTO_PATHS.map((p) => [f, p] as const))) {
+  describe(`Wycheproof ${file} (${path.name})`, () => {
     const data = readJson<WycheproofVerifyFile>(`./vectors/wycheproof/${file}`);
     const outcomes = new Map<number, GroupOutcome>();
     const outcome = (index: number): GroupOutcome => {
       let o = outcomes.get(index);
       if (!o) {
-        o = runVerifyGroup(data.testGroups[index] as WycheproofVerifyGroup);
+        o = runVerifyGroup(data.testGroups[index] as WycheproofVerifyGroup, path);
         outcomes.set(index, o);
       }
       return o;
@@ -370,7 +371,9 @@ describe('Wycheproof rsa_pkcs1_2048_sig_gen_test.json', () => {
         const msg = hexToBytes(t.msg);
         const ours = signBytes(priv, msg);
         if (toHex(ours) !== t.sig) mismatches.push(`tcId ${t.tcId}: signBytes gave ${toHex(ours).slice(0, 32)}...`);
-        if (!verifyBytes(pub, msg, hexToBytes(t.sig))) mismatches.push(`tcId ${t.tcId}: verifyBytes refused the vector's signature`);
+        for (const path of CRYPTO_PATHS) {
+          if (!verifyBytes(pub, msg, hexToBytes(t.sig), path.ops)) mismatches.push(`tcId ${t.tcId}: verifyBytes (${path.name}) refused the vector's signature`);
+        }
         const text = utf8OrUndefined(msg);
         if (text !== undefined && signStringToSign(priv, text) !== toBase64(hexToBytes(t.sig))) {
           mismatches.push(`tcId ${t.tcId}: signStringToSign differs`);
@@ -388,11 +391,13 @@ describe('Wycheproof rsa_pkcs1_2048_sig_gen_test.json', () => {
     for (const g of otherGroups) {
       const pub = importPublicKey(hexToBytes(g.keyDer));
       for (const t of g.tests) {
-        checked++;
-        if (verifyBytes(pub, hexToBytes(t.msg), hexToBytes(t.sig))) wronglyAccepted.push(t.tcId);
+        for (const path of CRYPTO_PATHS) {
+          checked++;
+          if (verifyBytes(pub, hexToBytes(t.msg), hexToBytes(t.sig), path.ops)) wronglyAccepted.push(t.tcId);
+        }
       }
     }
     expect(wronglyAccepted).toEqual([]);
-    expect(checked).toBe(33);
+    expect(checked).toBe(33 * CRYPTO_PATHS.length);
   });
 });
