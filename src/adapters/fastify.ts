@@ -30,6 +30,7 @@
  */
 import { SnapError } from '../errors.js';
 import { withNodeCrypto } from '../crypto/native.js';
+import { deadline } from '../server/deadlines.js';
 import { isWellFormedClientKey } from '../protocol/access-token-request.js';
 import { DEFAULT_MAX_BODY_BYTES, joinChunks, type RawBody } from '../protocol/body.js';
 import { formatTimestamp } from '../protocol/timestamp.js';
@@ -182,7 +183,7 @@ function readRaw(stream: BodyStream, limit: number, timeoutMs: number): Promise<
     const stop = (unfinished: boolean, timedOut: boolean): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      cancel();
       stream.removeListener('data', onData);
       stream.removeListener('end', finish);
       stream.removeListener('close', finish);
@@ -203,7 +204,7 @@ function readRaw(stream: BodyStream, limit: number, timeoutMs: number): Promise<
       if (total - bytes.length <= limit) chunks.push(bytes);
       if (total > limit) stop(true, false);
     };
-    const timer = setTimeout(() => stop(true, true), timeoutMs);
+    const cancel = deadline(timeoutMs, () => stop(true, true));
     stream.on('data', onData);
     stream.on('end', finish);
     stream.on('close', finish);

@@ -33,6 +33,7 @@
  */
 import { SnapError } from '../errors.js';
 import { withNodeCrypto } from '../crypto/native.js';
+import { deadline } from '../server/deadlines.js';
 import { DEFAULT_MAX_BODY_BYTES, joinChunks, type RawBody } from '../protocol/body.js';
 import { createAccessTokenHandler, type AccessTokenHandlerOptions, type EndpointResponse } from '../server/access-token-handler.js';
 import { createTransactionHandler, type TransactionHandlerOptions } from '../server/transaction-handler.js';
@@ -194,7 +195,7 @@ function readBody(req: NodeRequestLike, limit: number, timeoutMs: number): Promi
     const stop = (got: Got): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      cancel();
       req.removeListener('data', onData);
       req.removeListener('end', finish);
       req.removeListener('close', finish);
@@ -209,11 +210,11 @@ function readBody(req: NodeRequestLike, limit: number, timeoutMs: number): Promi
       if (total - bytes.length <= limit) chunks.push(bytes);
       if (total > limit) stop({ body: joinChunks(chunks, limit + 1), close: true });
     };
-    const timer = setTimeout(() => {
+    const cancel = deadline(timeoutMs, () => {
       const { method, route } = routeOf(req);
       const detail = `nicepay-nico: ${method} ${route}: the request body did not arrive within ${timeoutMs} ms (bodyTimeoutMs; ${total} bytes received)`;
       stop({ error: new SnapError('BAD_REQUEST', { detail }), close: true });
-    }, timeoutMs);
+    });
     req.on('data', onData);
     req.on('end', finish);
     req.on('close', finish);

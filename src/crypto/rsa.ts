@@ -134,6 +134,27 @@ function expectedEncodedMessageHex(digest: Uint8Array, k: number): string {
   return prefix + bytesToHex(digest);
 }
 
+/** The modulus of each key as `byteLength` big-endian bytes. */
+const modulusBytes = /* @__PURE__ */ new WeakMap<RsaPublicKey, Uint8Array>();
+
+/**
+ * `s < n` for a signature of exactly `key.byteLength` bytes: both big-endian and of one
+ * length, so the first differing byte decides (all public values: no timing concern).
+ */
+function belowModulus(signature: Uint8Array, key: RsaPublicKey): boolean {
+  let n = modulusBytes.get(key);
+  if (n === undefined) {
+    n = bigIntToBytes(key.n, key.byteLength);
+    modulusBytes.set(key, n);
+  }
+  for (let i = 0; i < n.length; i++) {
+    const a = signature[i] as number;
+    const b = n[i] as number;
+    if (a !== b) return a < b;
+  }
+  return false; // s = n
+}
+
 /**
  * Verify a signature given as bytes over a message given as bytes (same rules as
  * {@link verifySignature}). The length and `s < n` are checked here, for every provider;
@@ -143,10 +164,10 @@ function expectedEncodedMessageHex(digest: Uint8Array, k: number): string {
 export function verifyBytes(key: RsaPublicKey, message: Uint8Array, signature: Uint8Array, ops?: CryptoOps): boolean {
   const k = key.byteLength;
   if (signature.length !== k) return false;
-  const s = bytesToBigInt(signature);
-  if (s >= key.n) return false;
+  if (!belowModulus(signature, key)) return false;
   const decided = ops?.rsaSha256(key, message, signature);
   if (decided !== undefined) return decided;
+  const s = bytesToBigInt(signature);
   const opened = bigIntToHex(modPowPublic(s, key.e, key.n), k);
   return timingSafeEqualString(opened, expectedEncodedMessageHex(sha256(message), k));
 }

@@ -119,13 +119,24 @@ export function formatTimestamp(epochMs: number, offset = '+07:00'): string {
   if (typeof epochMs !== 'number' || !Number.isFinite(epochMs)) {
     throw new TypeError(`formatTimestamp: epochMs must be a finite number, got ${String(epochMs)}`);
   }
+  const second = Math.floor(epochMs / 1000);
+  // Every answer carries the time: the last one is kept, as most answers share their second.
+  if (second === last.second && offset === last.offset) return last.text;
+  const text = formatSecond(second, offset);
+  last = { second, offset, text };
+  return text;
+}
+
+let last: { readonly second: number; readonly offset: unknown; readonly text: string } = { second: NaN, offset: undefined, text: '' };
+
+function formatSecond(second: number, offset: string): string {
   const m = typeof offset === 'string' ? OFFSET_PATTERN.exec(offset) : null;
   if (!m) throw new TypeError(`formatTimestamp: offset must be "Z" or "±HH:MM", got ${JSON.stringify(offset)}`);
   const offsetMinutes = offset === 'Z' ? 0 : (offset[0] === '-' ? -1 : 1) * (Number(m[1]) * 60 + Number(m[2]));
   if (Math.abs(offsetMinutes) > MAX_OFFSET_MINUTES || Number(m[2] ?? 0) > 59) {
     throw new TypeError(`formatTimestamp: offset ${offset} is beyond ±14:00`);
   }
-  const local = new Date(Math.floor(epochMs / 1000) * 1000 + offsetMinutes * 60_000);
+  const local = new Date(second * 1000 + offsetMinutes * 60_000);
   const year = local.getUTCFullYear();
   if (year < 0 || year > 9999) throw new RangeError('formatTimestamp: the date is outside years 0000-9999');
   const p2 = (n: number): string => String(n).padStart(2, '0');

@@ -9,6 +9,7 @@
 import { fillRandom } from '../crypto/random.js';
 import { encodeBase64Url } from '../crypto/hmac.js';
 import { SnapError } from '../errors.js';
+import { deadline } from './deadlines.js';
 import { createMemoryClaimStore, type ClaimStore, type ReserveResult } from './claim-store.js';
 import { checkStoredAnswer, type IdempotencyBegin, type IdempotencyStore, type StoredAnswer } from './idempotency-store.js';
 import { isStoreError, StoreError } from './store-error.js';
@@ -217,7 +218,7 @@ function callStore<T>(what: string, call: () => Settled<T>, timeoutMs: number, o
   if (!isThenable(result)) return result;
   const pending = result;
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const cancel = deadline(timeoutMs, () => {
       giveUp();
       reject(
         new StoreError(
@@ -226,15 +227,15 @@ function callStore<T>(what: string, call: () => Settled<T>, timeoutMs: number, o
             'Check the store, and give its client a bound (ioredis enableOfflineQueue: false, node-redis disableOfflineQueue: true).',
         ),
       );
-    }, timeoutMs);
+    });
     const settleError = (error: unknown) => {
-      clearTimeout(timer);
+      cancel();
       giveUp();
       reject(storeFailure(what, error));
     };
     try {
       pending.then((value) => {
-        clearTimeout(timer);
+        cancel();
         resolve(value);
       }, settleError);
     } catch (error) {
