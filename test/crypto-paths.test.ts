@@ -29,6 +29,7 @@ import {
 } from '../src/index.js';
 import { createNodeHandler, createNodeTransactionHandler, nodeCrypto } from '../src/adapters/node.js';
 import { fastifyNico } from '../src/adapters/fastify.js';
+import { createFetchHandler } from '../src/adapters/fetch.js';
 import { createNextRouteHandlers } from '../src/adapters/next.js';
 import { ACCESS_TOKEN_BODY, makeKeys, signText } from './helpers/nicepay.js';
 import { CRYPTO_PATHS } from './helpers/crypto-paths.js';
@@ -293,6 +294,26 @@ describe('which crypto runs where', () => {
     const answer = await next.POST(new Request('http://localhost/api/v1.0/access-token/b2b', { method: 'POST', headers: tokenRequest(), body: ACCESS_TOKEN_BODY }));
     expect(answer.status).toBe(200);
     expect(verify).toHaveBeenCalledTimes(2);
+  });
+
+  it('createFetchHandler uses node:crypto by default too', async () => {
+    const verify = vi.spyOn(nc, 'verify');
+    const handle = createFetchHandler(tokenOptions());
+    const res = await handle(new Request('http://localhost/api/v1.0/access-token/b2b', { method: 'POST', headers: tokenRequest(), body: ACCESS_TOKEN_BODY }));
+    expect(res.status).toBe(200);
+    expect(verify).toHaveBeenCalledTimes(1);
+  });
+
+  it('nodeCrypto computes in pure JS on Deno (its node:crypto RSA is slower than the pure path)', async () => {
+    vi.resetModules();
+    (globalThis as { Deno?: unknown }).Deno = { version: { deno: 'test' } };
+    try {
+      const fresh = (await import('../src/crypto/native.js')) as typeof import('../src/crypto/native.js');
+      expect(fresh.hasNodeCrypto()).toBe(false);
+    } finally {
+      delete (globalThis as { Deno?: unknown }).Deno;
+      vi.resetModules();
+    }
   });
 
   it('refuses anything but the two providers, naming both', () => {

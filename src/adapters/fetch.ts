@@ -12,6 +12,7 @@
  * ```
  * @module nicepay-nico/fetch
  */
+import { withNodeCrypto } from '../crypto/native.js';
 import { DEFAULT_MAX_BODY_BYTES, joinChunks } from '../protocol/body.js';
 import { createAccessTokenHandler, type AccessTokenHandlerOptions, type EndpointResponse } from '../server/access-token-handler.js';
 import { createTransactionHandler, type TransactionHandlerOptions } from '../server/transaction-handler.js';
@@ -96,6 +97,10 @@ function fetchHandler(endpoint: Endpoint, limit: number): (request: Request, ini
  * {@link createAccessTokenHandler}; the body is read raw, at most `maxBodyBytes + 1` bytes.
  * The returned function resolves to the SNAP answer as a `Response` and never rejects.
  *
+ * Crypto: `nodeCrypto` unless `options.crypto` says otherwise, that is the runtime's
+ * `node:crypto` on Node, Bun and Cloudflare Workers with `nodejs_compat`, pure JavaScript
+ * elsewhere (same verdicts; see "Speed and size" in the README).
+ *
  * @throws {@link !TypeError | TypeError} at creation for bad options (see
  * {@link createAccessTokenHandler}).
  *
@@ -114,7 +119,7 @@ function fetchHandler(endpoint: Endpoint, limit: number): (request: Request, ini
  * @category Adapters
  */
 export function createFetchHandler(options: AccessTokenHandlerOptions): (request: Request, init?: FetchCallInit) => Promise<Response> {
-  return fetchHandler(createAccessTokenHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  return fetchHandler(createAccessTokenHandler(withNodeCrypto(options)), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
 }
 
 /**
@@ -123,6 +128,8 @@ export function createFetchHandler(options: AccessTokenHandlerOptions): (request
  * `init.requestTarget` when given (the target as sent), else from `request.url`, which
  * the runtime may have re-encoded (see {@link FetchCallInit}). The returned function never
  * rejects.
+ *
+ * Crypto as {@link createFetchHandler}: `nodeCrypto` unless `options.crypto` says otherwise.
  *
  * @throws {@link !TypeError | TypeError} at creation for bad options (see
  * {@link createTransactionHandler}).
@@ -146,7 +153,7 @@ export function createFetchHandler(options: AccessTokenHandlerOptions): (request
  * @category Adapters
  */
 export function createFetchTransactionHandler<Body extends object = Readonly<Record<string, unknown>>>(options: TransactionHandlerOptions<Body>): (request: Request, init?: FetchCallInit) => Promise<Response> {
-  return fetchHandler(createTransactionHandler(options), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  return fetchHandler(createTransactionHandler(withNodeCrypto(options)), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
 }
 
 /** @category Token */

@@ -20,7 +20,6 @@ import { ACCESS_TOKEN_SERVICE_CODE, snapResponse } from '../response-codes.js';
 import type { AccessTokenHandlerOptions } from '../server/access-token-handler.js';
 import type { TransactionHandlerOptions } from '../server/transaction-handler.js';
 import { createFetchHandler, createFetchTransactionHandler } from './fetch.js';
-import { withNodeCrypto } from '../crypto/native.js';
 
 /**
  * Options, or a function that returns them (sync or async). The function is called on the
@@ -257,7 +256,7 @@ function routeHandlers<Options>(options: LazyOptions<Options>, create: (options:
  * @category Adapters
  */
 export function createNextRouteHandlers(options: LazyOptions<AccessTokenHandlerOptions>, init?: NextRouteInit): NextRouteHandlers {
-  return routeHandlers(options, (o: AccessTokenHandlerOptions) => createFetchHandler(withNodeCrypto(o)), ACCESS_TOKEN_SERVICE_CODE, init, 'createNextRouteHandlers');
+  return routeHandlers(options, createFetchHandler, ACCESS_TOKEN_SERVICE_CODE, init, 'createNextRouteHandlers');
 }
 
 /**
@@ -298,7 +297,7 @@ export function createNextTransactionRouteHandlers<Body extends object = Readonl
   if (typeof serviceCode !== 'string' || !/^[0-9]{2}$/.test(serviceCode)) {
     throw new TypeError(`createNextTransactionRouteHandlers: init.serviceCode must be two digits, got ${String(serviceCode).slice(0, 20)}`);
   }
-  return routeHandlers(options, (o: TransactionHandlerOptions<Body>) => createFetchTransactionHandler(withNodeCrypto(o)), serviceCode, init, 'createNextTransactionRouteHandlers');
+  return routeHandlers(options, (o: TransactionHandlerOptions<Body>) => createFetchTransactionHandler(o), serviceCode, init, 'createNextTransactionRouteHandlers');
 }
 
 /** @category Token */
