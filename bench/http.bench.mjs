@@ -23,7 +23,7 @@
  *            before the timed window; the inquiry keeps every default guard
  *
  * Environment: NICO_DIST (the built package; default ../dist), BENCH_HTTP_RUNS,
- * BENCH_HTTP_SECONDS; BENCH_HTTP_MODES and BENCH_HTTP_KINDS (comma-separated subsets, to
+ * BENCH_HTTP_SECONDS, BENCH_HTTP_CONNECTIONS (default 10); BENCH_HTTP_MODES and BENCH_HTTP_KINDS (comma-separated subsets, to
  * look at one case; keep handwritten in for the ratios).
  */
 import { spawn } from 'node:child_process';
@@ -41,7 +41,7 @@ const NICO_DIST = resolve(process.env.NICO_DIST ?? join(here, '../dist'));
 const RUNS = Number(process.env.BENCH_HTTP_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 3);
 const WARMUP_SECONDS = 1;
-const CONNECTIONS = 10;
+const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 10);
 const list = (name, all) => (process.env[name] ? process.env[name].split(',').filter((x) => all.includes(x)) : all);
 const MODES = list('BENCH_HTTP_MODES', ['handwritten', 'node', 'express', 'fastify']); // handwritten first: the baseline
 const KINDS = list('BENCH_HTTP_KINDS', ['token', 'inquiry']);
@@ -49,7 +49,7 @@ const CLIENT_KEY = 'IONPAYTEST';
 const TOKEN_PATH = '/api/v1.0/access-token/b2b';
 const INQUIRY_PATH = '/api/v1.0/cvs/inquiry';
 const TOKEN_BODY = '{"grantType":"client_credentials","additionalInfo":{}}';
-const WARMUP_POOL = 60_000; // signed inquiries for the warm-up second; more than any server here answers in 1 s
+const WARMUP_POOL = 20_000; // signed inquiries for the warm-up second (more are signed should a server answer more)
 
 const started = process.hrtime.bigint();
 const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -175,17 +175,22 @@ async function load(url, seconds, next, label) {
   return { result, driverUs };
 }
 
-/** A source of requests from a pool; running dry is an error (a reused request would be refused). */
-function fromPool(pool, label) {
+/**
+ * A source of requests from a pool signed in advance. Should the server outrun the estimate,
+ * more are signed on the fly, 1,000 at a time (driver CPU inside the window), and counted:
+ * the report says so. A request is never sent twice (the server would refuse it).
+ */
+function fromPool(pool, sign) {
   let i = 0;
   const source = () => {
-    if (i < pool.length) return pool[i++];
-    source.dry = true;
-    return pool[pool.length - 1];
+    if (i === pool.length) {
+      pool = sign(1_000);
+      i = 0;
+      source.signedLate += pool.length;
+    }
+    return pool[i++];
   };
-  source.check = () => {
-    if (source.dry) throw new Error(`${label}: the pool of ${pool.length} signed requests ran dry`);
-  };
+  source.signedLate = 0;
   return source;
 }
 
@@ -204,23 +209,27 @@ async function run(kind, mode, runIndex) {
       const text = await answer.text();
       if (answer.status !== 200) throw new Error(`${label}: token endpoint answered ${answer.status} ${text}`);
       const { accessToken } = JSON.parse(text);
-      const warm = fromPool(inquiryPool(accessToken, WARMUP_POOL), `${label} warm-up`);
+      const signMore = (n) => inquiryPool(accessToken, n);
+      const warm = fromPool(signMore(WARMUP_POOL), signMore);
       const { result } = await load(server.url, WARMUP_SECONDS, warm, `${label} warm-up`);
-      warm.check();
-      // Enough for the window at twice the warm-up rate, signed before it starts.
-      const count = Math.ceil((result.requests.total / WARMUP_SECONDS) * SECONDS * 2) + 5_000;
-      next = fromPool(inquiryPool(accessToken, count), label);
+      // Enough for the window at 2.5 times the warm-up rate (at least 8,000/s: a warm-up
+      // slowed by other load must not starve the window), signed before it starts.
+      const rate = Math.max(result.requests.total / WARMUP_SECONDS, 8_000);
+      next = fromPool(signMore(Math.ceil(rate * SECONDS * 2.5)), signMore);
     }
+    const machine0 = machineBusyUs(); // brackets the server's window: "other" errs towards 0, never below
     const before = await server.mark();
     const t0 = process.hrtime.bigint();
-    const machine0 = machineBusyUs();
     const { result, driverUs } = await load(server.url, SECONDS, next, label);
-    const machine1 = machineBusyUs();
     const after = await server.mark();
     const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
-    next.check?.();
+    const machine1 = machineBusyUs();
     const served = after.served - before.served;
     const cpu = after.cpuUs - before.cpuUs;
+    // The server's count divides its CPU: it must match what autocannon saw (up to the few in flight at the end).
+    if (Math.abs(served - result.requests.total) > Math.max(CONNECTIONS * 2, result.requests.total * 0.01)) {
+      throw new Error(`${label}: the server finished ${served} responses, autocannon counted ${result.requests.total}`);
+    }
     return {
       cpuPerReq: cpu / served,
       rps: result.requests.average,
@@ -232,6 +241,7 @@ async function run(kind, mode, runIndex) {
       // CPU of everything else on the machine during the window (share of one core; steal included)
       otherBusy: machine0 === undefined ? NaN : (machine1 - machine0 - (after.cpuUs - before.cpuUs) - driverUs) / wallUs,
       rssMb: after.rss / 1048576,
+      signedLate: next.signedLate ?? 0,
     };
   } finally {
     await server.stop();
@@ -272,7 +282,9 @@ for (const kind of KINDS) {
     );
   }
 }
+const late = KINDS.flatMap((kind) => MODES.flatMap((mode) => results[kind][mode].map((x, r) => [kind, mode, r, x.signedLate]))).filter((x) => x[3] > 0);
+for (const [kind, mode, r, n] of late) console.log(`note: ${kind}/${mode} run ${r + 1}: the pool ran dry, ${n} requests were signed inside the window (driver CPU)`);
 const totalS = Number(process.hrtime.bigint() - started) / 1e9;
 console.log(`\nserver busy: server CPU / window wall time (100% = one core). driver: this process's CPU per request (autocannon + request setup) and its busy share.`);
-console.log(`other busy: CPU of everything else on the machine in each run's window (/proc/stat minus server and driver; ${availableParallelism()} CPUs here); high values mean the runs were disturbed.`);
+console.log(`other busy: CPU of everything else on the machine in each run's window (/proc/stat minus server and driver; ${availableParallelism()} CPUs here; tick-based, about ±5%); high values mean the runs were disturbed.`);
 console.log(`load average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}; total ${totalS.toFixed(0)} s`);

@@ -1,21 +1,36 @@
 #!/usr/bin/env node
 /**
  * Measurements only (no timed assertions): this package's pure-JS crypto against the
- * runtime's own WebCrypto (crypto.subtle), in-process, on workerd (Miniflare), Deno and Bun,
- * with Node as a reference. Per call; the two candidates interleaved call by call (the order
- * swapped every other sample), after a warm-up.
+ * runtime's own WebCrypto (crypto.subtle) and against the package's own functions with
+ * `{ crypto: nodeCrypto }` (the runtime's node:crypto, found through
+ * process.getBuiltinModule('crypto'), pure JS where there is none), in-process, on workerd
+ * (Miniflare; once as configured before, once more with the nodejs_compat flag and a recent
+ * compatibility date), Deno and Bun, with Node as a reference. Per call; the candidates
+ * interleaved call by call (the order rotated through every permutation), after a warm-up.
  *
  *   RSA     verifySignature(importPublicKey(pem), stringToSign, sigBase64)       (key imported once)
  *           vs await subtle.verify('RSASSA-PKCS1-v1_5', key, b64decode(sig), utf8(stringToSign))
  *                                                                              (CryptoKey imported once, spki)
+ *           vs verifySignature(key, stringToSign, sigBase64, { crypto: nodeCrypto })
  *   HMAC    verifySymmetricSignature(secret, stringToSign, sigBase64)
  *           vs await subtle.verify('HMAC', key, b64decode(sig), utf8(stringToSign)) (key imported once)
- *   SHA-256 sha256Hex(body)  vs  hex(await subtle.digest('SHA-256', utf8(body)))
+ *           vs verifySymmetricSignature(secret, stringToSign, sigBase64, { crypto: nodeCrypto })
+ *   SHA-256 sha256Hex(body)  vs  hex(await subtle.digest('SHA-256', utf8(body)))   (sha256Hex takes no provider)
+ *
+ * Whether nodeCrypto is native there is checked before anything is timed: process and
+ * process.getBuiltinModule exist, getBuiltinModule('crypto') gives the functions
+ * src/crypto/native.ts needs (createPublicKey, verify, createSecretKey, createHmac, createHash),
+ * they verify the fixture directly (JWK key import included), and, with those functions
+ * wrapped for one call each, the package's own verifySignature / verifySymmetricSignature with
+ * nodeCrypto are seen to call them. The first getBuiltinModule('crypto') is timed (cold), then
+ * 1000 more (warm); on workerd also from the Node side (first dispatchFetch that looks it up
+ * minus the median of later ones), with the Miniflare start-up time of each configuration.
  *
  * The WebCrypto side pays what a request pays: base64 decode (atob), UTF-8 encode and the
  * awaited promise. The RSA key pair, signatures and hashes are made here by node:crypto.
  *
- * One shared source (CORE below) imports the package's ESM build `${NICO_DIST}/index.js`;
+ * One shared source (CORE below) imports the package's ESM build `${NICO_DIST}/index.js` and
+ * `${NICO_DIST}/node.js` (nodeCrypto);
  * esbuild bundles it with the fixture into one self-contained ES module per target (its
  * dependencies are looked up in this repository's node_modules), run by `node`, `bun run`,
  * `deno run` (no permissions) and, as a module worker, by workerd through Miniflare.
@@ -34,8 +49,11 @@
  * NICO_DIST: the package build (default ../dist, relative to this file).
  * BENCH_SAMPLES: timed calls per candidate per operation in per-call mode (default 2000);
  *   in batch mode the number of batches is max(40, BENCH_SAMPLES / batch size).
+ * Time: each runtime is killed after 30 s, and the whole run stops starting (or cuts short)
+ *   runtimes once 85 s have gone (both scaled up with BENCH_SAMPLES above 2000).
  * Exit status: 1 when any check gives a wrong verdict (a valid signature refused, a tampered
- * one accepted, a wrong digest); a runtime that cannot be started is reported and skipped.
+ * one accepted, a wrong digest, nodeCrypto throwing on a verification); a runtime that cannot
+ * be started, or is not reached within the time budget, is reported and skipped.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
@@ -48,13 +66,19 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 const DIST = resolve(here, process.env.NICO_DIST ?? '../dist');
 const INDEX = join(DIST, 'index.js');
+const NODE_ENTRY = join(DIST, 'node.js'); // nicepay-nico/node: nodeCrypto
 const SAMPLES = Math.max(50, Math.floor(Number(process.env.BENCH_SAMPLES ?? 2000)) || 2000);
 const RUNTIME_MS = 30_000 * Math.max(1, SAMPLES / 2000); // one runtime's whole run, then it is killed
+const TOTAL_MS = 85_000 * Math.max(1, SAMPLES / 2000); // the whole run: no runtime is started or kept beyond it
 const started = performance.now();
+/** Time one runtime may take: its own limit, or what is left of the whole run's. */
+const budgetMs = () => Math.min(RUNTIME_MS, TOTAL_MS - (performance.now() - started));
 
-if (!existsSync(INDEX)) {
-  console.error(`${INDEX} not found: build the package first (or set NICO_DIST to a build directory).`);
-  process.exit(2);
+for (const file of [INDEX, NODE_ENTRY]) {
+  if (!existsSync(file)) {
+    console.error(`${file} not found: build the package first (or set NICO_DIST to a build directory).`);
+    process.exit(2);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -81,6 +105,7 @@ function makeFixture() {
     rsa: {
       publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }),
       spkiBase64: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+      jwk: (({ n, e }) => ({ n, e }))(publicKey.export({ format: 'jwk' })), // for the direct node:crypto check
       message,
       signature: rsaSig,
       tampered: tamper(rsaSig, 100),
@@ -92,10 +117,14 @@ function makeFixture() {
 
 // ---------------------------------------------------------------------------------------
 // The shared in-runtime source. Only standard globals: performance, crypto.subtle, atob,
-// TextEncoder, setTimeout (scheduler.wait where it exists).
+// btoa, TextEncoder, setTimeout (scheduler.wait where it exists); process.getBuiltinModule
+// only where it exists, for the nodeCrypto check.
 
 const CORE = `// Generated by bench/webcrypto.bench.mjs: runs inside each runtime.
 import { importPublicKey, sha256Hex, verifySignature, verifySymmetricSignature } from ${JSON.stringify(INDEX)};
+import { nodeCrypto } from ${JSON.stringify(NODE_ENTRY)};
+
+const viaNode = { crypto: nodeCrypto };
 
 const subtle = globalThis.crypto.subtle;
 const enc = new TextEncoder();
@@ -112,6 +141,12 @@ const fromBase64 = (s) => {
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
 };
+const toBase64 = (bytes) => {
+  let bin = '';
+  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+  return btoa(bin);
+};
+const errText = (e) => (e instanceof Error ? e.name + ': ' + e.message : String(e)).split('\\n')[0].slice(0, 160);
 const now = () => performance.now();
 const boundary = globalThis.scheduler?.wait ? () => globalThis.scheduler.wait(0) : () => new Promise((r) => setTimeout(r, 0));
 
@@ -146,19 +181,24 @@ export async function prepare(F) {
   const hmacKey = await subtle.importKey('raw', enc.encode(F.hmac.secret), { name: 'HMAC', hash: 'SHA-512' }, false, ['verify']);
   const isTrue = (r) => r === true;
   prepared = {
+    rsaKey,
     rsa: {
       pure: () => verifySignature(rsaKey, F.rsa.message, F.rsa.signature),
       web: () => subtle.verify('RSASSA-PKCS1-v1_5', rsaCryptoKey, fromBase64(F.rsa.signature), enc.encode(F.rsa.message)),
+      node: () => verifySignature(rsaKey, F.rsa.message, F.rsa.signature, viaNode),
       ok: isTrue,
       pureTampered: () => verifySignature(rsaKey, F.rsa.message, F.rsa.tampered),
       webTampered: () => subtle.verify('RSASSA-PKCS1-v1_5', rsaCryptoKey, fromBase64(F.rsa.tampered), enc.encode(F.rsa.message)),
+      nodeTampered: () => verifySignature(rsaKey, F.rsa.message, F.rsa.tampered, viaNode),
     },
     hmac: {
       pure: () => verifySymmetricSignature(F.hmac.secret, F.hmac.stringToSign, F.hmac.signature),
       web: () => subtle.verify('HMAC', hmacKey, fromBase64(F.hmac.signature), enc.encode(F.hmac.stringToSign)),
+      node: () => verifySymmetricSignature(F.hmac.secret, F.hmac.stringToSign, F.hmac.signature, viaNode),
       ok: isTrue,
       pureTampered: () => verifySymmetricSignature(F.hmac.secret, F.hmac.stringToSign, F.hmac.tampered),
       webTampered: () => subtle.verify('HMAC', hmacKey, fromBase64(F.hmac.tampered), enc.encode(F.hmac.stringToSign)),
+      nodeTampered: () => verifySymmetricSignature(F.hmac.secret, F.hmac.stringToSign, F.hmac.tampered, viaNode),
     },
     sha256: {
       pure: () => sha256Hex(F.sha.body),
@@ -187,17 +227,17 @@ const quartiles = (xs) => {
 };
 
 /** Batch of k calls between awaited boundaries; ms per call. */
-async function batchPure(op, k, verdict) {
+async function batchSync(op, fn, k, verdict) {
   await boundary();
   const t0 = now();
-  for (let j = 0; j < k; j++) if (!op.ok(op.pure())) verdict.bad++;
+  for (let j = 0; j < k; j++) if (!op.ok(fn())) verdict.bad++;
   await boundary();
   return (now() - t0) / k;
 }
-async function batchWeb(op, k, verdict) {
+async function batchAsync(op, fn, k, verdict) {
   await boundary();
   const t0 = now();
-  for (let j = 0; j < k; j++) if (!op.ok(await op.web())) verdict.bad++;
+  for (let j = 0; j < k; j++) if (!op.ok(await fn())) verdict.bad++;
   await boundary();
   return (now() - t0) / k;
 }
@@ -224,54 +264,70 @@ async function calibrate(run, targetMs) {
   return k;
 }
 
+/** Every order of n candidates (n = 2 or 3): sample i runs them in PERMS[n][i % n!]. */
+const PERMS = {
+  2: [[0, 1], [1, 0]],
+  3: [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [2, 1, 0], [1, 0, 2]],
+};
+const ASYNC = { pure: false, web: true, node: false };
+const cap = (s) => s[0].toUpperCase() + s.slice(1);
+
 /** One operation: warm-up, then interleaved timed samples. Times in µs. */
 export async function runOp(F, name, samples) {
   const ops = await prepare(F);
   const op = ops[name];
   const clock = clockInfo();
-  const verdict = { bad: 0, tamperedAccepted: 0 };
+  const verdict = { bad: 0, tamperedAccepted: 0, errors: [] };
   if (op.pureTampered && op.pureTampered() !== false) verdict.tamperedAccepted++;
   if (op.webTampered && (await op.webTampered()) !== false) verdict.tamperedAccepted++;
+  // nodeCrypto: a throw is a wrong verdict (a valid signature not accepted); it is then not timed.
+  const sides = ['pure', 'web'];
+  if (op.node) {
+    try {
+      if (!op.ok(op.node())) verdict.bad++;
+      if (op.nodeTampered() !== false) verdict.tamperedAccepted++;
+      sides.push('node');
+    } catch (e) {
+      verdict.bad++;
+      verdict.errors.push('nodeCrypto threw: ' + errText(e));
+    }
+  }
+  const fns = sides.map((s) => op[s]);
 
   const warm = Math.max(100, Math.floor(samples / 10));
   for (let i = 0; i < warm; i++) {
-    if (!op.ok(op.pure())) verdict.bad++;
-    if (!op.ok(await op.web())) verdict.bad++;
+    for (const [j, s] of sides.entries()) if (!op.ok(ASYNC[s] ? await fns[j]() : fns[j]())) verdict.bad++;
   }
 
-  const a = [];
-  const b = [];
+  const times = sides.map(() => []);
+  const perms = PERMS[sides.length];
   const perCall = clock.movesInSyncCode && clock.tickMs <= 0.001;
-  let result;
+  const result = {};
   if (perCall) {
-    const timePure = () => {
+    const timeSync = (fn) => {
       const t0 = now();
-      const r = op.pure();
+      const r = fn();
       const t = now() - t0;
       if (!op.ok(r)) verdict.bad++;
       return t;
     };
-    const timeWeb = async () => {
+    const timeAsync = async (fn) => {
       const t0 = now();
-      const r = await op.web();
+      const r = await fn();
       const t = now() - t0;
       if (!op.ok(r)) verdict.bad++;
       return t;
     };
     for (let i = 0; i < samples; i++) {
-      if (i & 1) {
-        b.push(await timeWeb());
-        a.push(timePure());
-      } else {
-        a.push(timePure());
-        b.push(await timeWeb());
-      }
+      for (const j of perms[i % perms.length]) times[j].push(ASYNC[sides[j]] ? await timeAsync(fns[j]) : timeSync(fns[j]));
     }
-    result = { mode: 'per call, median', pure: median(a) * 1000, web: median(b) * 1000 };
+    result.mode = 'per call, median';
+    for (const [j, s] of sides.entries()) result[s] = median(times[j]) * 1000;
   } else {
     const targetMs = Math.max(20, 20 * clock.tickMs);
-    const kPure = await calibrate((k) => batchPure(op, k, verdict), targetMs);
-    const kWeb = await calibrate((k) => batchWeb(op, k, verdict), targetMs);
+    const batch = (j, k) => (ASYNC[sides[j]] ? batchAsync : batchSync)(op, fns[j], k, verdict);
+    const ks = [];
+    for (const j of sides.keys()) ks.push(await calibrate((k) => batch(j, k), targetMs));
     const empty = [];
     for (let i = 0; i < 15; i++) {
       await boundary();
@@ -279,42 +335,114 @@ export async function runOp(F, name, samples) {
       await boundary();
       empty.push(now() - t0);
     }
-    const batches = Math.max(40, Math.ceil(samples / Math.min(kPure, kWeb)));
+    const batches = Math.max(40, Math.ceil(samples / Math.min(...ks)));
     for (let i = 0; i < batches; i++) {
-      if (i & 1) {
-        b.push(await batchWeb(op, kWeb, verdict));
-        a.push(await batchPure(op, kPure, verdict));
-      } else {
-        a.push(await batchPure(op, kPure, verdict));
-        b.push(await batchWeb(op, kWeb, verdict));
-      }
+      for (const j of perms[i % perms.length]) times[j].push(await batch(j, ks[j]));
     }
-    result = {
-      mode: 'batches of ~' + targetMs + ' ms, interquartile mean',
-      pure: trimmedMean(a) * 1000,
-      web: trimmedMean(b) * 1000,
-      batchPure: kPure,
-      batchWeb: kWeb,
-      emptyBoundaryMs: median(empty),
-    };
+    result.mode = 'batches of ~' + targetMs + ' ms, interquartile mean';
+    for (const [j, s] of sides.entries()) {
+      result[s] = trimmedMean(times[j]) * 1000;
+      result['batch' + cap(s)] = ks[j];
+    }
+    result.emptyBoundaryMs = median(empty);
   }
-  return {
-    ...result,
-    n: a.length,
-    iqrPure: quartiles(a).map((x) => x * 1000),
-    iqrWeb: quartiles(b).map((x) => x * 1000),
-    clock,
-    verdict,
-  };
+  for (const [j, s] of sides.entries()) result['iqr' + cap(s)] = quartiles(times[j]).map((x) => x * 1000);
+  return { ...result, n: times[0].length, clock, verdict };
 }
 
 /** n calls of one candidate, results checked; for timing from outside the runtime. */
 export async function loop(F, name, side, n) {
   const op = (await prepare(F))[name];
+  const fn = op[side];
   let bad = 0;
-  if (side === 'pure') for (let i = 0; i < n; i++) { if (!op.ok(op.pure())) bad++; }
-  else for (let i = 0; i < n; i++) { if (!op.ok(await op.web())) bad++; }
+  if (!ASYNC[side]) for (let i = 0; i < n; i++) { if (!op.ok(fn())) bad++; }
+  else for (let i = 0; i < n; i++) { if (!op.ok(await fn())) bad++; }
   return { bad };
+}
+
+/** process.getBuiltinModule('crypto') once, for timing it from outside (workerd); ms by the runtime's clock too. */
+export function lookup() {
+  const get = globalThis.process?.getBuiltinModule;
+  const t0 = now();
+  try {
+    return { crypto: typeof get === 'function' ? typeof get('crypto') : 'no getBuiltinModule', ms: now() - t0 };
+  } catch (e) {
+    return { crypto: 'threw: ' + errText(e), ms: now() - t0 };
+  }
+}
+
+const NEEDED = ['createPublicKey', 'verify', 'createSecretKey', 'createHmac', 'createHash']; // what src/crypto/native.ts requires
+
+/**
+ * Whether nodeCrypto is native here. Run before anything else touches getBuiltinModule or
+ * nodeCrypto (the first lookup is timed cold, and createPublicKey is only called on a key's
+ * first verification).
+ */
+export async function nativeInfo(F) {
+  const { rsaKey } = await prepare(F);
+  const p = globalThis.process;
+  const info = { process: typeof p, getBuiltinModule: typeof p?.getBuiltinModule };
+  let mod;
+  if (info.getBuiltinModule === 'function') {
+    try {
+      let t0 = now();
+      mod = p.getBuiltinModule('crypto');
+      info.firstLookupUs = (now() - t0) * 1000;
+      t0 = now();
+      for (let i = 0; i < 1000; i++) p.getBuiltinModule('crypto');
+      info.warmLookupUs = (now() - t0); // 1000 calls: ms total = µs per call
+      info.sameModule = p.getBuiltinModule('node:crypto') === mod;
+    } catch (e) {
+      info.lookupError = errText(e);
+    }
+  }
+  info.cryptoModule = mod === null ? 'null' : typeof mod;
+  info.verify = typeof mod?.verify;
+  info.missing = NEEDED.filter((k) => typeof mod?.[k] !== 'function');
+  if (mod && !info.missing.length) {
+    // What native.ts does, directly, on the fixture.
+    try {
+      const key = mod.createPublicKey({ key: { kty: 'RSA', n: F.rsa.jwk.n, e: F.rsa.jwk.e }, format: 'jwk' });
+      const v = (sig) => mod.verify('sha256', enc.encode(F.rsa.message), key, fromBase64(sig));
+      info.rsaDirect = v(F.rsa.signature) === true && v(F.rsa.tampered) === false ? 'ok' : 'WRONG';
+    } catch (e) {
+      info.rsaDirect = 'threw: ' + errText(e);
+    }
+    try {
+      const mac = mod.createHmac('sha512', mod.createSecretKey(enc.encode(F.hmac.secret))).update(F.hmac.stringToSign).digest();
+      info.hmacDirect = toBase64(mac) === F.hmac.signature ? 'ok' : 'WRONG';
+    } catch (e) {
+      info.hmacDirect = 'threw: ' + errText(e);
+    }
+    // Does the package's nodeCrypto call them? Wrap three functions for one verification each.
+    const counts = { createPublicKey: 0, verify: 0, createHmac: 0 };
+    const original = {};
+    try {
+      for (const k of Object.keys(counts)) {
+        original[k] = mod[k];
+        mod[k] = function (...args) {
+          counts[k]++;
+          return original[k].apply(this, args);
+        };
+      }
+      if (Object.keys(counts).some((k) => mod[k] === original[k])) throw new Error('assignment did not take');
+      info.packageRsa = verifySignature(rsaKey, F.rsa.message, F.rsa.signature, viaNode);
+      info.packageHmac = verifySymmetricSignature(F.hmac.secret, F.hmac.stringToSign, F.hmac.signature, viaNode);
+      info.calls = { ...counts };
+    } catch (e) {
+      info.spyError = errText(e);
+    } finally {
+      for (const k of Object.keys(original)) {
+        try {
+          mod[k] = original[k];
+        } catch {}
+      }
+      info.restored = Object.keys(original).every((k) => mod[k] === original[k]);
+    }
+  }
+  info.native = !!mod && !info.missing.length;
+  info.packageUsesNative = info.calls ? info.calls.verify > 0 && info.calls.createHmac > 0 : undefined;
+  return info;
 }
 
 export const OPS = ['rsa', 'hmac', 'sha256'];
@@ -322,16 +450,17 @@ export const OPS = ['rsa', 'hmac', 'sha256'];
 
 const MAIN = (samples) => `// Generated by bench/webcrypto.bench.mjs: Node, Bun and Deno entry.
 import F from './fixture.mjs';
-import { OPS, runOp, runtimeName } from './core.mjs';
+import { OPS, nativeInfo, runOp, runtimeName } from './core.mjs';
 
 const out = { runtime: runtimeName(), ops: {} };
+out.native = await nativeInfo(F); // first: before anything else looks up node:crypto
 for (const name of OPS) out.ops[name] = await runOp(F, name, ${samples});
 console.log('RESULT ' + JSON.stringify(out));
 `;
 
 const WORKER = `// Generated by bench/webcrypto.bench.mjs: workerd module worker.
 import F from './fixture.mjs';
-import { loop, runOp, runtimeName } from './core.mjs';
+import { lookup, loop, nativeInfo, runOp, runtimeName } from './core.mjs';
 
 export default {
   async fetch(request) {
@@ -339,6 +468,9 @@ export default {
     const q = (k) => url.searchParams.get(k);
     if (url.pathname === '/op') return Response.json({ runtime: runtimeName(), result: await runOp(F, q('name'), Number(q('samples'))) });
     if (url.pathname === '/loop') return Response.json(await loop(F, q('name'), q('side'), Number(q('n'))));
+    if (url.pathname === '/native') return Response.json(await nativeInfo(F));
+    if (url.pathname === '/lookup') return Response.json(lookup());
+    if (url.pathname === '/ping') return Response.json({});
     return new Response('not found', { status: 404 });
   },
 };
@@ -359,7 +491,7 @@ process.on('exit', () => {
   for (const child of live) killGroup(child, 'SIGKILL');
 });
 
-function run(cmd, args, { cwd, env }) {
+function run(cmd, args, { cwd, env, timeoutMs = RUNTIME_MS }) {
   return new Promise((resolvePromise) => {
     let output = '';
     let timedOut = false;
@@ -376,7 +508,7 @@ function run(cmd, args, { cwd, env }) {
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup(child, 'SIGKILL');
-    }, RUNTIME_MS);
+    }, timeoutMs);
     let error;
     child.on('error', (e) => {
       error = e;
@@ -420,11 +552,12 @@ function findBinary(name) {
 }
 
 async function runChild(label, cmd, args, work, env) {
-  const r = await run(cmd, args, { cwd: work, env });
+  const timeoutMs = budgetMs();
+  const r = await run(cmd, args, { cwd: work, env, timeoutMs });
   const line = /^RESULT (.*)$/m.exec(r.output)?.[1];
   if (r.code === 0 && line) return JSON.parse(line);
   const why = r.timedOut
-    ? `timed out after ${RUNTIME_MS / 1000} s (killed)`
+    ? `timed out after ${(timeoutMs / 1000).toFixed(1)} s (killed)`
     : r.error && r.code === null
       ? `did not start: ${r.error.message}`
       : `exited ${r.code}${line ? '' : ' without a RESULT line'}`;
@@ -434,32 +567,56 @@ async function runChild(label, cmd, args, work, env) {
 // ---------------------------------------------------------------------------------------
 // workerd through Miniflare, driven from here.
 
-async function runWorkerd(script) {
+/** The workerd configurations: as before, and with nodejs_compat (process.getBuiltinModule). */
+const WORKERD_PLAIN = { label: 'workerd', options: { compatibilityDate: '2025-01-01' } };
+const WORKERD_COMPAT = {
+  label: 'workerd + nodejs_compat',
+  options: { compatibilityDate: '2026-04-01', compatibilityFlags: ['nodejs_compat'] },
+};
+
+async function runWorkerd(script, config = WORKERD_PLAIN) {
   const { Miniflare } = await import('miniflare');
-  const mf = new Miniflare({ modules: true, script, compatibilityDate: '2025-01-01' });
+  const timeoutMs = budgetMs();
+  const t0 = performance.now();
+  const mf = new Miniflare({ modules: true, script, ...config.options });
   let timer;
   const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`workerd run timed out after ${RUNTIME_MS / 1000} s`)), RUNTIME_MS);
+    timer = setTimeout(() => reject(new Error(`workerd run timed out after ${(timeoutMs / 1000).toFixed(1)} s`)), timeoutMs);
   });
   const work = (async () => {
     await mf.ready;
+    const startupMs = performance.now() - t0;
     const get = async (path) => {
       const response = await mf.dispatchFetch(`http://bench.local${path}`);
       const text = await response.text();
       if (response.status !== 200) throw new Error(`workerd ${path}: HTTP ${response.status} ${text.slice(0, 500)}`);
       return JSON.parse(text);
     };
-    const out = { runtime: 'workerd', ops: {} };
+    const timed = async (path) => {
+      const t = performance.now();
+      const r = await get(path);
+      return [performance.now() - t, r];
+    };
+    const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    // The first process.getBuiltinModule('crypto') from the Node side: a request that makes it
+    // (cold) against the median of 9 later ones (warm), after 5 requests that do nothing.
+    const ping = [];
+    for (let i = 0; i < 5; i++) ping.push((await timed('/ping'))[0]);
+    const [coldMs, first] = await timed('/lookup');
+    const warm = [];
+    for (let i = 0; i < 9; i++) warm.push((await timed('/lookup'))[0]);
+    const out = { runtime: config.label, ops: {}, startupMs, lookupOutside: { result: first.crypto, insideMs: first.ms, coldMs, warmMs: med(warm), pingMs: med(ping) } };
+    out.native = await get('/native');
     for (const name of ['rsa', 'hmac', 'sha256']) {
       const r = await get(`/op?name=${name}&samples=${SAMPLES}`);
-      out.runtime = r.runtime;
       out.ops[name] = r.result;
     }
     // From the Node side: wall time of a dispatchFetch running n calls minus one running none.
     for (const name of ['rsa', 'hmac', 'sha256']) {
       const op = out.ops[name];
       op.outside = {};
-      for (const side of ['pure', 'web']) {
+      for (const side of ['pure', 'web', 'node']) {
+        if (op[side] === undefined) continue;
         const n = Math.max(1, Math.round(20_000 / Math.max(op[side], 1))); // ~20 ms of work
         const full = [];
         const empty = [];
@@ -472,12 +629,12 @@ async function runWorkerd(script) {
           await get(`/loop?name=${name}&side=${side}&n=0`);
           empty.push(performance.now() - t0);
         }
-        const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
         op.outside[side] = ((med(full) - med(empty)) / n) * 1000;
       }
     }
     return out;
   })();
+  work.catch(() => {}); // once the deadline has won, its failure (workerd disposed) is expected
   try {
     return await Promise.race([work, deadline]);
   } finally {
@@ -526,7 +683,7 @@ try {
       logLevel: 'silent',
     });
     const inputs = Object.keys(r.metafile.inputs).map((f) => resolve(work, f));
-    if (!inputs.includes(INDEX)) throw new Error(`bundle of ${entry} did not use ${INDEX}`);
+    for (const file of [INDEX, NODE_ENTRY]) if (!inputs.includes(file)) throw new Error(`bundle of ${entry} did not use ${file}`);
     return r.outputFiles[0].text;
   };
   writeFileSync(join(work, 'bench.mjs'), await bundle('main.mjs', []));
@@ -539,7 +696,8 @@ try {
   );
 
   const runtimes = [
-    ['workerd', () => runWorkerd(workerScript)],
+    ['workerd', () => runWorkerd(workerScript, WORKERD_PLAIN)],
+    [WORKERD_COMPAT.label, () => runWorkerd(workerScript, WORKERD_COMPAT)],
     [
       'Deno',
       () => {
@@ -561,6 +719,7 @@ try {
   for (const [label, fn] of runtimes) {
     const t0 = performance.now();
     try {
+      if (budgetMs() < 2_000) throw new Error(`the run's ${TOTAL_MS / 1000} s are spent`);
       const r = await fn();
       r.seconds = (performance.now() - t0) / 1000;
       results.push(r);
@@ -579,28 +738,41 @@ try {
 
 const LABELS = { rsa: 'RSA-2048 verify', hmac: 'HMAC-SHA512 verify', sha256: 'SHA-256 + hex' };
 const fmt = (us) => (us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2));
-const rows = [['runtime', 'operation', 'pure-JS µs', 'WebCrypto µs', 'pure/WebCrypto', 'verdicts']];
+/** What nodeCrypto computes with on a runtime, in a few words. */
+const nodeCryptoOn = (info) => {
+  if (!info) return '?';
+  if (!info.native) return 'pure JS (fallback)';
+  if (info.packageUsesNative === false) return 'pure JS (not called)';
+  return info.rsaDirect === 'ok' ? 'node:crypto' : 'node:crypto (HMAC; RSA pure)';
+};
+const NUMERIC = [2, 3, 4, 5, 6];
+const rows = [['runtime', 'operation', 'pure-JS µs', 'WebCrypto µs', 'nodeCrypto µs', 'pure/WebCrypto', 'pure/nodeCrypto', 'verdicts', 'nodeCrypto on']];
 for (const r of results) {
   for (const [name, op] of Object.entries(r.ops)) {
     const bad = op.verdict.bad + op.verdict.tamperedAccepted;
     wrong += bad;
+    const hasNode = op.node !== undefined;
     rows.push([
       r.runtime + (r.runtime.startsWith('Node') ? ' (ref)' : ''),
       LABELS[name],
       fmt(op.pure),
       fmt(op.web),
+      hasNode ? fmt(op.node) : '-',
       `${(op.pure / op.web).toFixed(2)}x`,
+      hasNode ? `${(op.pure / op.node).toFixed(2)}x` : '-',
       bad ? `WRONG x${bad}` : 'ok',
+      name === 'sha256' ? '' : nodeCryptoOn(r.native),
     ]);
   }
 }
 const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
 console.log('');
 for (const [i, row] of rows.entries()) {
-  console.log('  ' + row.map((cell, j) => (j >= 2 && j <= 4 ? cell.padStart(widths[j]) : cell.padEnd(widths[j]))).join('  '));
+  console.log('  ' + row.map((cell, j) => (NUMERIC.includes(j) ? cell.padStart(widths[j]) : cell.padEnd(widths[j]))).join('  ').trimEnd());
   if (i === 0) console.log('  ' + widths.map((w) => '-'.repeat(w)).join('  '));
 }
 console.log('');
+const us = (x) => (x === undefined ? '?' : `${fmt(x)} µs`);
 for (const r of results) {
   const first = Object.values(r.ops)[0];
   const c = first.clock;
@@ -611,9 +783,44 @@ for (const r of results) {
   for (const [name, op] of Object.entries(r.ops)) {
     const iqr = (q) => `${fmt(q[0])}-${fmt(q[1])}`;
     let line = `      ${LABELS[name].padEnd(18)} IQR pure ${iqr(op.iqrPure)} µs, WebCrypto ${iqr(op.iqrWeb)} µs`;
-    if (op.batchPure) line += `; batch ${op.batchPure}/${op.batchWeb} calls, empty boundary ${op.emptyBoundaryMs} ms`;
-    if (op.outside) line += `; from Node (dispatchFetch N calls - none): pure ${fmt(op.outside.pure)} µs, WebCrypto ${fmt(op.outside.web)} µs`;
+    if (op.iqrNode) line += `, nodeCrypto ${iqr(op.iqrNode)} µs`;
+    if (op.batchPure) line += `; batch ${op.batchPure}/${op.batchWeb}${op.batchNode ? `/${op.batchNode}` : ''} calls, empty boundary ${op.emptyBoundaryMs} ms`;
+    if (op.outside) {
+      line += `; from Node (dispatchFetch N calls - none): pure ${fmt(op.outside.pure)} µs, WebCrypto ${fmt(op.outside.web)} µs`;
+      if (op.outside.node !== undefined) line += `, nodeCrypto ${fmt(op.outside.node)} µs`;
+    }
     console.log(line);
+    for (const e of op.verdict.errors ?? []) console.log(`        ${e}`);
+  }
+  const n = r.native;
+  if (n) {
+    let line =
+      `      nodeCrypto: ${nodeCryptoOn(n)}. process ${n.process}, process.getBuiltinModule ${n.getBuiltinModule}` +
+      (n.getBuiltinModule === 'function' ? `, getBuiltinModule('crypto') ${n.lookupError ? `threw ${n.lookupError}` : n.cryptoModule}` : '') +
+      `, crypto.verify ${n.verify}`;
+    if (n.missing.length && n.cryptoModule === 'object') line += `; missing ${n.missing.join(', ')}`;
+    if (n.native) {
+      line += `; direct JWK import + verify ${n.rsaDirect}, createSecretKey + createHmac ${n.hmacDirect}`;
+      line += n.calls
+        ? `; the package's own calls: createPublicKey ${n.calls.createPublicKey}x, verify ${n.calls.verify}x, createHmac ${n.calls.createHmac}x (verdicts ${n.packageRsa}/${n.packageHmac})`
+        : `; the package's calls not observed (${n.spyError})`;
+      if (n.restored === false) line += '; NOTE: the wrapped functions could not be put back';
+    }
+    console.log(line);
+    if (n.firstLookupUs !== undefined) {
+      // On workerd the /lookup requests (below) came first: this first call is not the cold one.
+      let cost = `      getBuiltinModule('crypto') in the runtime: ${r.lookupOutside ? 'first call of /native' : 'first call'} ${us(n.firstLookupUs)}, then ${us(n.warmLookupUs)} per call`;
+      if (c.tickMs >= 0.001) cost += ` (clock step ${c.tickMs} ms: 0 means under a step)`;
+      console.log(cost);
+    }
+  }
+  if (r.lookupOutside) {
+    const o = r.lookupOutside;
+    console.log(
+      `      from Node: Miniflare start-up ${r.startupMs.toFixed(0)} ms; dispatchFetch doing nothing ${o.pingMs.toFixed(2)} ms, ` +
+        `first one calling getBuiltinModule('crypto') ${o.coldMs.toFixed(2)} ms (-> ${o.result}; the call itself ${o.insideMs} ms by the worker's clock), ` +
+        `later ones ${o.warmMs.toFixed(2)} ms (median of 9)`,
+    );
   }
 }
 console.log(`\n  total ${((performance.now() - started) / 1000).toFixed(1)} s${failures.length ? `; not run: ${failures.join(', ')}` : ''}`);
