@@ -135,6 +135,25 @@ if (mode === 'handwritten') {
     if (route) route(req, res);
     else res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"responseCode":"4040000","responseMessage":"Not Found"}');
   });
+} else if (mode === 'core') {
+  // The core handlers (with nodeCrypto, as the adapters default) behind the ten lines of
+  // node:http a merchant would write around them: what the node adapter itself costs.
+  const { createAccessTokenHandler, createTransactionHandler } = await load('index.js');
+  const { nodeCrypto } = await load('node.js');
+  const options = await packageOptions();
+  const routes = {
+    [TOKEN_PATH]: createAccessTokenHandler({ ...options.accessToken, crypto: nodeCrypto }),
+    [INQUIRY_PATH]: createTransactionHandler({ ...options.inquiry, crypto: nodeCrypto }),
+  };
+  server = createServer((req, res) => {
+    const route = routes[req.url.split('?')[0]];
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', async () => {
+      const answer = await route({ method: req.method, path: req.url, headers: req.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) });
+      res.writeHead(answer.status, answer.headers).end(answer.body);
+    });
+  });
 } else if (mode === 'express') {
   const { default: express } = await import('express');
   const { createExpressMiddleware, createExpressTransactionMiddleware } = await load('node.js');
@@ -153,7 +172,7 @@ if (mode === 'handwritten') {
   await app.ready();
   server = app.server;
 } else {
-  console.error('usage: node bench/http-servers.mjs handwritten|node|express|fastify');
+  console.error('usage: node bench/http-servers.mjs handwritten|node|core|express|fastify');
   process.exit(2);
 }
 

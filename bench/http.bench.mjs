@@ -43,7 +43,7 @@ const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 3);
 const WARMUP_SECONDS = 1;
 const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 10);
 const list = (name, all) => (process.env[name] ? process.env[name].split(',').filter((x) => all.includes(x)) : all);
-const MODES = list('BENCH_HTTP_MODES', ['handwritten', 'node', 'express', 'fastify']); // handwritten first: the baseline
+const MODES = list('BENCH_HTTP_MODES', ['handwritten', 'node', 'core', 'express', 'fastify']); // handwritten first: the baseline
 const KINDS = list('BENCH_HTTP_KINDS', ['token', 'inquiry']);
 const CLIENT_KEY = 'IONPAYTEST';
 const TOKEN_PATH = '/api/v1.0/access-token/b2b';
@@ -116,7 +116,9 @@ function inquiryPool(accessToken, count) {
 }
 
 async function startServer(mode) {
-  const child = spawn(process.execPath, [join(here, 'http-servers.mjs'), mode], {
+  // BENCH_SERVER_NODE_ARGS: flags for the server process, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile it.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(here, 'http-servers.mjs'), mode], {
     env: { ...process.env, NICO_DIST, NICEPAY_PUBLIC_KEY: publicKeyPem, TOKEN_SECRET: tokenSecret, CLIENT_KEY, CLIENT_SECRET: clientSecret },
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -654,6 +654,25 @@ describe('attacks found by review, kept as tests', () => {
     expect(seen?.aborted).toBe(true);
     expect((seen?.reason as StoreError).code).toBe('STORE_FAILED');
   });
+  it('the signal is made when first read: read only after the reservations were lost, it is already aborted', async () => {
+    const inner = createMemoryClaimStore();
+    let reserves = 0;
+    const store = storeWith(inner, {
+      reserve: (k, t, s) => (reserves++ === 0 ? Promise.resolve(inner.reserve(k, t, s)) : Promise.reject(new Error('ETIMEDOUT'))),
+    });
+    const r = rig(() => OK, { externalIds: store, pendingTtlSeconds: 1, storeTimeoutMs: 100, idempotency: undefined });
+    let seen: AbortSignal | undefined;
+    r.handle.mockImplementationOnce(async (_v: unknown, context: { signal: AbortSignal }) => {
+      await new Promise((resolve) => setTimeout(resolve, 1200)); // the lease is lost meanwhile; nothing read the signal yet
+      seen = context.signal;
+      if (context.signal.aborted) throw new Error('not committing: lease lost');
+      return OK;
+    });
+    expect(answer(await r.handler(call()))).toEqual([500, '5004800']);
+    expect(seen?.aborted).toBe(true);
+    expect((seen?.reason as StoreError).code).toBe('STORE_FAILED');
+    expect(() => seen?.throwIfAborted()).toThrow(StoreError);
+  });
   it('a bigint in handle()\'s answer is sent as its digits; a body that does not serialise to an object is a 500', async () => {
     const r = rig(() => ({ ...OK, paidAmount: { value: 10000n, currency: 'IDR' } }));
     const res = await r.handler(call());

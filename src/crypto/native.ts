@@ -23,7 +23,7 @@ interface NodeCryptoLike {
   createSecretKey(key: Uint8Array): object;
   createHmac(algorithm: string, key: object): HashLike;
   createHash(algorithm: string): HashLike;
-  hash?: (algorithm: string, data: string, outputEncoding: 'hex') => string;
+  hash?: (algorithm: string, data: string, outputEncoding: 'hex' | 'base64url') => string;
 }
 
 function findNodeCrypto(): NodeCryptoLike | undefined {
@@ -66,6 +66,7 @@ function nodeOps(nc: NodeCryptoLike): CryptoOps {
   return {
     sha256Hex: oneShot ? (text) => oneShot('sha256', text, 'hex') : (text) => nc.createHash('sha256').update(text).digest('hex'),
     sha256: (bytes) => nc.createHash('sha256').update(bytes).digest(),
+    sha256Base64Url: oneShot ? (text) => oneShot('sha256', text, 'base64url') : (text) => encodeBase64Url(nc.createHash('sha256').update(text).digest()),
     hmac(hash: HmacHash, key, prefix) {
       const secret = nc.createSecretKey(key);
       if (prefix === undefined) return (message) => nc.createHmac(hash, secret).update(message).digest();
@@ -125,6 +126,7 @@ export function hasNodeCrypto(): boolean {
 export const nodeCrypto: CryptoProvider = /* @__PURE__ */ defineCryptoProvider('node', {
   sha256Hex: (text) => native().sha256Hex(text),
   sha256: (bytes) => native().sha256(bytes),
+  sha256Base64Url: (text) => native().sha256Base64Url(text),
   hmac: (hash, key, prefix) => native().hmac(hash, key, prefix),
   rsaSha256: (key, message, signature) => native().rsaSha256(key, message, signature),
 });

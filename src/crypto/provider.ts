@@ -13,6 +13,7 @@
 import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
 import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import { bytesToHex, kindOf, utf8 } from './bytes.js';
+import { encodeBase64Url } from './hmac.js';
 import type { RsaPublicKey } from './keys.js';
 
 /** The brand of a provider made by this package: `Symbol.for`, so the ESM and CJS copies agree. */
@@ -30,6 +31,8 @@ export interface CryptoOps {
   sha256Hex(text: string): string;
   /** SHA-256 of bytes (32 bytes). */
   sha256(bytes: Uint8Array): Uint8Array;
+  /** SHA-256 of the UTF-8 bytes of `text`, as base64url without padding (43 characters). */
+  sha256Base64Url(text: string): string;
   /** HMAC keyed once with `key`; each call hashes `prefix` (if any), then `message` (a string is its UTF-8 bytes). */
   hmac(hash: HmacHash, key: Uint8Array, prefix?: Uint8Array): (message: string | Uint8Array) => Uint8Array;
   /**
@@ -58,6 +61,7 @@ export interface CryptoProvider {
 const JS_OPS: CryptoOps = {
   sha256Hex: (text) => bytesToHex(nobleSha256(utf8(text))),
   sha256: (bytes) => nobleSha256(bytes),
+  sha256Base64Url: (text) => encodeBase64Url(nobleSha256(utf8(text))),
   hmac(hash, key, prefix) {
     const state = nobleHmac.create(hash === 'sha256' ? nobleSha256 : nobleSha512, key);
     if (prefix !== undefined) state.update(prefix);

@@ -4,8 +4,6 @@
  * live in `server/`.
  * @module
  */
-import { utf8 } from '../crypto/bytes.js';
-import { encodeBase64Url } from '../crypto/hmac.js';
 import { cryptoOps, jsCrypto, type CryptoOps } from '../crypto/provider.js';
 import type { ParsedTimestamp } from './timestamp.js';
 
@@ -37,7 +35,7 @@ export function signatureClaimKey(clientKey: string, timestamp: string, signatur
 
 /** {@link signatureClaimKey} on a provider's operations (checked strings). @internal */
 export function signatureClaimKeyWith(ops: CryptoOps, clientKey: string, timestamp: string, signature: string): string {
-  return `sig:${encodeBase64Url(ops.sha256(utf8(`${clientKey}|${timestamp}|${signature}`)))}`;
+  return `sig:${ops.sha256Base64Url(`${clientKey}|${timestamp}|${signature}`)}`;
 }
 
 /** Minutes east of UTC of `"Z"` / `"±HH:MM"`. @throws {TypeError} for anything else. @internal */

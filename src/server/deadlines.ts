@@ -19,46 +19,66 @@ const clock: () => number = /* @__PURE__ */ (() => {
   return typeof p?.now === 'function' ? () => (p.now as () => number).call(p) : Date.now;
 })();
 
-const pending = new Set<Deadline>();
-let timer: ReturnType<typeof setTimeout> | undefined;
-/** When the timer fires (`clock()` time), or `Infinity` when it is not armed. */
-let armedAt = Infinity;
+/** A set of deadlines served by one timer. */
+class Deadlines {
+  private readonly pending = new Set<Deadline>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the timer fires (`clock()` time), or `Infinity` when it is not armed. */
+  private armedAt = Infinity;
 
-function arm(at: number): void {
-  if (timer !== undefined) clearTimeout(timer);
-  armedAt = at;
-  timer = setTimeout(sweep, Math.max(1, Math.ceil(at - clock())));
-}
+  /** `ref`: whether a pending deadline keeps the process alive (as a `setTimeout` does). */
+  constructor(private readonly ref: boolean) {}
 
-function sweep(): void {
-  timer = undefined;
-  armedAt = Infinity;
-  const now = clock();
-  let next = Infinity;
-  for (const deadline of pending) {
-    if (deadline.at <= now) {
-      pending.delete(deadline);
-      try {
-        deadline.fire();
-      } catch {
-        // a deadline's own failure must not stop the others
-      }
-    } else if (deadline.at < next) {
-      next = deadline.at;
-    }
+  add(ms: number, fire: () => void): () => void {
+    const entry: Deadline = { at: clock() + ms, fire };
+    this.pending.add(entry);
+    if (entry.at < this.armedAt) this.arm(entry.at);
+    return () => {
+      this.pending.delete(entry);
+    };
   }
-  if (pending.size > 0) arm(next === Infinity ? now + 1 : next);
+
+  private arm(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.armedAt = at;
+    this.timer = setTimeout(() => this.sweep(), Math.max(1, Math.ceil(at - clock())));
+    if (!this.ref) (this.timer as unknown as { unref?: () => void }).unref?.();
+  }
+
+  private sweep(): void {
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    const now = clock();
+    let next = Infinity;
+    for (const deadline of this.pending) {
+      if (deadline.at <= now) {
+        this.pending.delete(deadline);
+        try {
+          deadline.fire();
+        } catch {
+          // a deadline's own failure must not stop the others
+        }
+      } else if (deadline.at < next) {
+        next = deadline.at;
+      }
+    }
+    if (this.pending.size > 0) this.arm(next === Infinity ? now + 1 : next);
+  }
 }
+
+const held = /* @__PURE__ */ new Deadlines(true);
+const background = /* @__PURE__ */ new Deadlines(false);
 
 /**
  * Call `fire` once `ms` milliseconds have passed, unless the returned function is called first
- * (it may be called any number of times, and after `fire` ran). @internal
+ * (it may be called any number of times, and after `fire` ran). A pending deadline keeps the
+ * process alive, as a `setTimeout` does. @internal
  */
 export function deadline(ms: number, fire: () => void): () => void {
-  const entry: Deadline = { at: clock() + ms, fire };
-  pending.add(entry);
-  if (entry.at < armedAt) arm(entry.at);
-  return () => {
-    pending.delete(entry);
-  };
+  return held.add(ms, fire);
+}
+
+/** {@link deadline} that does not keep the process alive (an unref'd timer): for background work. @internal */
+export function backgroundDeadline(ms: number, fire: () => void): () => void {
+  return background.add(ms, fire);
 }

@@ -9,7 +9,7 @@
 import { fillRandom } from '../crypto/random.js';
 import { encodeBase64Url } from '../crypto/hmac.js';
 import { SnapError } from '../errors.js';
-import { deadline } from './deadlines.js';
+import { backgroundDeadline, deadline } from './deadlines.js';
 import { createMemoryClaimStore, type ClaimStore, type ReserveResult } from './claim-store.js';
 import { checkStoredAnswer, type IdempotencyBegin, type IdempotencyStore, type StoredAnswer } from './idempotency-store.js';
 import { isStoreError, StoreError } from './store-error.js';
@@ -397,18 +397,36 @@ export class CallLifecycle {
    * store did not confirm it in time): from then on a duplicate could be let through, so a
    * slow `handle()` should check it before it commits. `stop` ends the renewals.
    */
-  renew(holds: readonly Hold[], idempotency: IdempotencyHold | undefined, report: Reporter): { signal: AbortSignal; stop: () => Promise<void> | undefined } {
-    const controller = new AbortController();
+  renew(holds: readonly Hold[], idempotency: IdempotencyHold | undefined, report: Reporter): { readonly signal: AbortSignal; stop: () => Promise<void> | undefined } {
+    // The signal is made when first read (most handle()s never read it, and an
+    // AbortController costs more than the rest of this): one lost before is made aborted.
+    let controller: AbortController | undefined;
+    let lost: { reason: unknown } | undefined;
+    const signalOf = (): AbortSignal => {
+      if (controller === undefined) {
+        controller = new AbortController();
+        if (lost !== undefined) controller.abort(lost.reason);
+      }
+      return controller.signal;
+    };
     const live = holds.filter((h) => h.token !== undefined);
-    if (live.length === 0 && idempotency === undefined) return { signal: controller.signal, stop: () => undefined };
+    if (live.length === 0 && idempotency === undefined) {
+      return {
+        get signal() {
+          return signalOf();
+        },
+        stop: () => undefined,
+      };
+    }
     const pendingMs = this.pendingSeconds * 1000;
     const intervalMs = pendingMs / 3;
     let stopped = false;
     const inFlight = new Set<Promise<unknown>>();
     const lose = (message: string) => {
-      if (stopped || controller.signal.aborted) return;
+      if (stopped || lost !== undefined) return;
       const error = new StoreError('STORE_FAILED', message);
-      controller.abort(error);
+      lost = { reason: error };
+      controller?.abort(error);
       report(error);
     };
     /**
@@ -455,7 +473,11 @@ export class CallLifecycle {
         checkLease();
       });
     };
-    const timer = setInterval(() => {
+    // Every intervalMs while handle() runs, on the shared timer (a timer per call costs more
+    // than the call's own checks): one re-armed deadline, not a setInterval.
+    const tick = (): void => {
+      if (stopped) return;
+      cancel = backgroundDeadline(intervalMs, tick);
       for (const hold of live) {
         const store = hold.spec.store as Required<ClaimStore>;
         renewOne(
@@ -482,15 +504,17 @@ export class CallLifecycle {
         );
       }
       checkLease();
-    }, intervalMs);
-    (timer as unknown as { unref?: () => void }).unref?.();
+    };
+    let cancel = backgroundDeadline(intervalMs, tick);
     return {
-      signal: controller.signal,
+      get signal() {
+        return signalOf();
+      },
       // Renewals still on their way finish (each within storeTimeoutMs) before the call is
       // settled, so a late renewal can never re-create a reservation that was just released.
       stop: () => {
         stopped = true;
-        clearInterval(timer);
+        cancel();
         return inFlight.size === 0 ? undefined : Promise.allSettled([...inFlight]).then(() => undefined);
       },
     };

@@ -428,7 +428,13 @@ export function createTransactionHandler<Body extends object = Readonly<Record<s
         const lease = lifecycle.renew(holds, held, later);
         let result: unknown;
         try {
-          result = await merchantCode('handle()', serviceCode, () => handle(verified as VerifiedTransactionRequest<Body>, { signal: lease.signal, answer: answers }));
+          const context: HandleContext = {
+            answer: answers,
+            get signal() {
+              return lease.signal; // made on first read
+            },
+          };
+          result = await merchantCode('handle()', serviceCode, () => handle(verified as VerifiedTransactionRequest<Body>, context));
         } finally {
           const renewing = lease.stop();
           if (renewing) await renewing;
@@ -522,7 +528,13 @@ function checkAnswer(result: unknown, serviceCode: string): { status: number; bo
   // after any toJSON), never the object's own view of itself.
   let body: string | undefined;
   try {
-    body = JSON.stringify(result, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+    try {
+      body = JSON.stringify(result);
+    } catch {
+      // A bigint (JSON.stringify refuses it) is sent as its digits; a replacer costs every
+      // answer a call per value, so it runs only for the answers that need it.
+      body = JSON.stringify(result, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+    }
   } catch (error) {
     throw invalid(`a body that cannot be serialised as JSON (${error instanceof Error ? error.message.slice(0, 80) : 'error'})`);
   }
