@@ -183,6 +183,6 @@ server.listen(0, '127.0.0.1', () => console.log(`port ${server.address().port}`)
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line.trim() !== 'mark') return;
   const { user, system } = process.cpuUsage();
-  console.log(JSON.stringify({ cpuUs: user + system, served, rss: process.memoryUsage.rss() }));
+  console.log(JSON.stringify({ cpuUs: user + system, userUs: user, served, rss: process.memoryUsage.rss() }));
 });
 process.on('SIGTERM', () => process.exit(0));

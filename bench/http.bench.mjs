@@ -234,6 +234,7 @@ async function run(kind, mode, runIndex) {
     }
     return {
       cpuPerReq: cpu / served,
+      userPerReq: (after.userUs - before.userUs) / served,
       rps: result.requests.average,
       total: result.requests.total,
       served,
@@ -266,16 +267,19 @@ const f1 = (x) => x.toFixed(1);
 const pct = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '?');
 for (const kind of KINDS) {
   const base = results[kind].handwritten ? median(results[kind].handwritten.map((x) => x.cpuPerReq)) : NaN;
+  const userBase = results[kind].handwritten ? median(results[kind].handwritten.map((x) => x.userPerReq)) : NaN;
   console.log(`\n${kind === 'token' ? 'Access token (RSA-2048 verify + token issue)' : 'CVS inquiry (token check, HMAC-SHA512, replay + X-EXTERNAL-ID guards)'}: server CPU per request, median [runs]`);
-  console.log('  mode          CPU µs/req                      ratio   req/s (median [runs])            server busy   driver µs/req (busy)   other busy   RSS MB');
+  console.log('  mode          CPU µs/req                      ratio   user µs/req  ratio   req/s (median [runs])            server busy   driver µs/req (busy)   other busy   RSS MB');
   for (const mode of MODES) {
     const runs = results[kind][mode];
     const cpu = median(runs.map((x) => x.cpuPerReq));
     const ratio = cpu / base;
+    const user = median(runs.map((x) => x.userPerReq));
     const target = mode === 'node' ? (ratio <= 1.1 ? '  (target <= 1.1x: yes)' : '  (target <= 1.1x: NO)') : '';
     console.log(
       `  ${mode.padEnd(12)}  ${f1(cpu).padStart(6)} [${runs.map((x) => f1(x.cpuPerReq)).join(', ')}]`.padEnd(48) +
-        `  ${ratio.toFixed(2)}x  ${String(Math.round(median(runs.map((x) => x.rps)))).padStart(6)} [${runs.map((x) => Math.round(x.rps)).join(', ')}]`.padEnd(43) +
+        `  ${ratio.toFixed(2)}x  ${f1(user).padStart(9)}  ${(user / userBase).toFixed(2)}x` +
+        `  ${String(Math.round(median(runs.map((x) => x.rps)))).padStart(6)} [${runs.map((x) => Math.round(x.rps)).join(', ')}]`.padEnd(43) +
         `  ${Math.round(median(runs.map((x) => x.serverBusy)) * 100)}%`.padStart(6) +
         `         ${f1(median(runs.map((x) => x.driverPerReq)))} (${pct(median(runs.map((x) => x.driverBusy)))})`.padEnd(23) +
         `  [${runs.map((x) => pct(x.otherBusy)).join(' ')}]`.padEnd(15) +
@@ -287,6 +291,7 @@ for (const kind of KINDS) {
 const late = KINDS.flatMap((kind) => MODES.flatMap((mode) => results[kind][mode].map((x, r) => [kind, mode, r, x.signedLate]))).filter((x) => x[3] > 0);
 for (const [kind, mode, r, n] of late) console.log(`note: ${kind}/${mode} run ${r + 1}: the pool ran dry, ${n} requests were signed inside the window (driver CPU)`);
 const totalS = Number(process.hrtime.bigint() - started) / 1e9;
-console.log(`\nserver busy: server CPU / window wall time (100% = one core). driver: this process's CPU per request (autocannon + request setup) and its busy share.`);
+console.log(`\nCPU: the server process's user + system CPU (process.cpuUsage) over the window / responses it finished; user: user-space CPU only (JavaScript, GC, OpenSSL), without the kernel's socket work, which grows when the load generator sleeps between answers.`);
+console.log(`server busy: server CPU / window wall time (100% = one core). driver: this process's CPU per request (autocannon + request setup) and its busy share.`);
 console.log(`other busy: CPU of everything else on the machine in each run's window (/proc/stat minus server and driver; ${availableParallelism()} CPUs here; tick-based, about ±5%); high values mean the runs were disturbed.`);
 console.log(`load average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}; total ${totalS.toFixed(0)} s`);

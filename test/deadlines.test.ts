@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { deadline } from '../src/server/deadlines.js';
-import { formatTimestamp } from '../src/index.js';
+import { externalIdClaim, formatTimestamp, type ParsedTimestamp } from '../src/index.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -66,5 +66,29 @@ describe('formatTimestamp keeps the last second it formatted', () => {
       expect(formatTimestamp(t + 1000)).toBe('2024-01-22T15:00:02+07:00');
       expect(() => formatTimestamp(t + 1000, '+7')).toThrow(TypeError);
     }
+  });
+});
+
+describe('externalIdClaim keeps the last day and offset it computed', () => {
+  it('gives what a fresh computation gives, on 5,000 random stamps and offsets in random order', () => {
+    let s = 9;
+    const rand = (n: number) => {
+      s = (s * 1103515245 + 12345) >>> 0;
+      return (s >>> 16) % n;
+    };
+    const offsets = ['+07:00', 'Z', '-03:30', '+14:00', '+07:00'];
+    for (let i = 0; i < 5000; i++) {
+      const epochMs = Date.UTC(2024, 0, 1) + rand(400) * 3_600_000 + rand(3_600_000);
+      const offset = offsets[rand(offsets.length)] as string;
+      const sign = offset === 'Z' ? 0 : offset[0] === '-' ? -1 : 1;
+      const minutes = offset === 'Z' ? 0 : sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
+      const local = epochMs + minutes * 60_000;
+      const day = new Date(Math.floor(local / 86_400_000) * 86_400_000).toISOString().slice(0, 10);
+      const claim = externalIdClaim('C', '1', { epochMs } as ParsedTimestamp, offset);
+      expect(claim.day).toBe(day);
+      expect(claim.key).toBe(`xid:C:${day}:1`);
+      expect(claim.endOfDayMs).toBe((Math.floor(local / 86_400_000) + 1) * 86_400_000 - minutes * 60_000);
+    }
+    expect(() => externalIdClaim('C', '1', { epochMs: 0 } as ParsedTimestamp, '+7')).toThrow(TypeError);
   });
 });

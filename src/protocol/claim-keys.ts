@@ -45,6 +45,15 @@ export function offsetMinutes(offset: unknown, what: string): number {
   return m[1] === undefined ? 0 : (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
 }
 
+let lastOffset: { readonly text: unknown; readonly minutes: number } = { text: undefined, minutes: 0 };
+let lastDay: { readonly number: number; readonly text: string } = { number: NaN, text: '' };
+
+function offsetOnce(dayOffset: string): number {
+  const minutes = offsetMinutes(dayOffset, 'externalIdClaim: dayOffset');
+  lastOffset = { text: dayOffset, minutes };
+  return minutes;
+}
+
 /**
  * What {@link externalIdClaim} returns.
  * @category Stores
@@ -77,9 +86,12 @@ export interface ExternalIdClaim {
  * @category Stores
  */
 export function externalIdClaim(clientKey: string, externalId: string, timestamp: ParsedTimestamp, dayOffset = '+07:00'): ExternalIdClaim {
-  const offsetMs = offsetMinutes(dayOffset, 'externalIdClaim: dayOffset') * 60_000;
+  const offsetMs = (dayOffset === lastOffset.text ? lastOffset.minutes : offsetOnce(dayOffset)) * 60_000;
   const local = timestamp.epochMs + offsetMs;
-  const day = new Date(Math.floor(local / 86_400_000) * 86_400_000).toISOString().slice(0, 10);
-  const endOfDayMs = (Math.floor(local / 86_400_000) + 1) * 86_400_000 - offsetMs;
+  const dayNumber = Math.floor(local / 86_400_000);
+  // Calls come in day after day: the last day's text is kept.
+  if (dayNumber !== lastDay.number) lastDay = { number: dayNumber, text: new Date(dayNumber * 86_400_000).toISOString().slice(0, 10) };
+  const day = lastDay.text;
+  const endOfDayMs = (dayNumber + 1) * 86_400_000 - offsetMs;
   return { key: `xid:${clientKey}:${day}:${externalId}`, day, endOfDayMs };
 }

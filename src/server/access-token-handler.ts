@@ -304,7 +304,7 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
   const importOptions: KeyImportOptions = options.minModulusBits === undefined ? {} : { minModulusBits: options.minModulusBits };
   if (typeof clients === 'object') checkClientKeyMap(clients, importOptions);
   const resolveKey = createKeyResolver(clients, importOptions);
-  const issuer = tokenSecret === undefined ? undefined : issuerFromOption(tokenSecret, 'tokenSecret', expiresIn, FN);
+  const issuer = tokenSecret === undefined ? undefined : issuerFromOption(tokenSecret, 'tokenSecret', expiresIn, FN, ops);
   const observer = new CallObserver(FN, 'access-token', ACCESS_TOKEN_SERVICE_CODE, onEvent, onError);
   /** Whether a client key is one of the `clients` map (a lookup function tells only when asked). */
   const configured = (clientKey: string): boolean =>

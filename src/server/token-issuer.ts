@@ -3,7 +3,8 @@
  * @module
  */
 import { kindOf, timingSafeEqual, utf8 } from '../crypto/bytes.js';
-import { decodeBase64Url, encodeBase64Url, preparedHmacSha256 } from '../crypto/hmac.js';
+import { decodeBase64Url, encodeBase64Url } from '../crypto/hmac.js';
+import { cryptoOps, type CryptoOps, type CryptoProvider } from '../crypto/provider.js';
 import { fillRandom } from '../crypto/random.js';
 import { isWellFormedClientKey } from '../protocol/access-token-request.js';
 import { MAX_ACCESS_TOKEN_LENGTH } from '../protocol/token-response.js';
@@ -27,6 +28,12 @@ export interface AccessTokenIssuerOptions {
   readonly secrets?: readonly TokenSecret[];
   /** Token lifetime in seconds. Default 900 (15 minutes, NICO's value). */
   readonly ttlSeconds?: number;
+  /**
+   * The crypto of the token's HMAC-SHA256: {@link jsCrypto} (default) or `nodeCrypto` from
+   * `nicepay-nico/node`. A transaction handler given this issuer as `tokens` verifies with
+   * its own `crypto` option either way (the adapters' default is `nodeCrypto`).
+   */
+  readonly crypto?: CryptoProvider;
 }
 
 export type { AccessTokenCheck, AccessTokenFailure } from '../protocol/token-check.js';
@@ -117,35 +124,49 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions): Acce
   if ((options.secret === undefined) === (options.secrets === undefined)) {
     throw new TypeError(`${fn}: give exactly one of secret or secrets`);
   }
+  const ops = cryptoOps(options.crypto, fn);
   if (options.secrets !== undefined) {
     if (!Array.isArray(options.secrets) || options.secrets.length === 0) throw new TypeError(`${fn}: secrets must be a non-empty array`);
-    return issuerOf(options.secrets, (i) => `secrets[${i}]`, options.ttlSeconds ?? 900, fn);
+    return issuerOf(options.secrets, (i) => `secrets[${i}]`, options.ttlSeconds ?? 900, fn, ops);
   }
-  return issuerOf([options.secret], () => 'secret', options.ttlSeconds ?? 900, fn);
+  return issuerOf([options.secret], () => 'secret', options.ttlSeconds ?? 900, fn, ops);
 }
 
 /**
  * The issuer of a handler's `tokenSecret` option: messages name the option (`tokenSecret`,
  * `tokenSecret[1]`), not the issuer's. @internal
  */
-export function issuerFromOption(value: unknown, option: string, ttlSeconds: number, fn: string): AccessTokenIssuer {
+export function issuerFromOption(value: unknown, option: string, ttlSeconds: number, fn: string, ops: CryptoOps): AccessTokenIssuer {
   if (Array.isArray(value)) {
     if (value.length === 0) throw new TypeError(`${fn}: ${option} must be a secret or a non-empty array of secrets (the first signs)`);
-    return issuerOf(value, (i) => `${option}[${i}]`, ttlSeconds, fn);
+    return issuerOf(value, (i) => `${option}[${i}]`, ttlSeconds, fn, ops);
   }
-  return issuerOf([value], () => option, ttlSeconds, fn);
+  return issuerOf([value], () => option, ttlSeconds, fn, ops);
+}
+
+/** The key of an issuer's own method that gives the same issuer on other crypto. */
+const ON_CRYPTO = Symbol.for('nicepay-nico.issuer-on-crypto');
+
+/**
+ * `tokens` verified on `ops`: an issuer made by this package (either copy) is re-made on
+ * them, with the same secrets and lifetime; anything else is returned as it is. @internal
+ */
+export function tokensOnCrypto<T>(tokens: T, ops: CryptoOps): T {
+  const on = typeof tokens === 'object' && tokens !== null ? (tokens as { [ON_CRYPTO]?: unknown })[ON_CRYPTO] : undefined;
+  return typeof on === 'function' ? (on as (ops: CryptoOps) => T)(ops) : tokens;
 }
 
 /** The issuer of checked options; each secret is named by `nameOf(index)` in messages. */
-function issuerOf(list: readonly unknown[], nameOf: (index: number) => string, ttlSeconds: number, fn: string): AccessTokenIssuer {
-  // One prepared HMAC state per secret, keyed with the domain prefix once.
-  const macs = list.map((secret, i) => preparedHmacSha256(secretBytes(secret, fn, nameOf(i)), DOMAIN));
+function issuerOf(list: readonly unknown[], nameOf: (index: number) => string, ttlSeconds: number, fn: string, ops: CryptoOps): AccessTokenIssuer {
+  // One prepared HMAC per secret, keyed with the domain prefix once.
+  const keys = list.map((secret, i) => secretBytes(secret, fn, nameOf(i)));
+  const macs = keys.map((key) => ops.hmac('sha256', key, DOMAIN));
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400) {
     throw new RangeError(`${fn}: ttlSeconds must be a whole number of seconds from 1 to 86400, got ${String(ttlSeconds)}`);
   }
   const sign = macs[0] as (payload: Uint8Array) => Uint8Array;
 
-  return {
+  const issuer: AccessTokenIssuer = {
     ttlSeconds,
     issue(clientKey, now) {
       if (typeof clientKey !== 'string' || !isWellFormedClientKey(clientKey)) {
@@ -193,4 +214,17 @@ function issuerOf(list: readonly unknown[], nameOf: (index: number) => string, t
       return { valid: true, clientKey, expiresAt };
     },
   };
+  // The same issuer on other crypto (same secrets, lifetime and checks), made once per provider.
+  const others = new Map<CryptoOps, AccessTokenIssuer>([[ops, issuer]]);
+  Object.defineProperty(issuer, ON_CRYPTO, {
+    value: (other: CryptoOps): AccessTokenIssuer => {
+      let made = others.get(other);
+      if (made === undefined) {
+        made = issuerOf(keys, nameOf, ttlSeconds, fn, other);
+        others.set(other, made);
+      }
+      return made;
+    },
+  });
+  return issuer;
 }

@@ -24,6 +24,8 @@ import { isWellFormedClientKey } from '../protocol/access-token-request.js';
 import { readHeaders } from '../protocol/headers.js';
 import { CallObserver, checkOnEvent, fieldOf, reasonOf, withReason, type CallEvent, type CallEventOutcome, type CallEventReason, type CallRecord } from './events.js';
 import { createMemoryClaimStore, type ClaimStore } from './claim-store.js';
+import { tokensOnCrypto } from './token-issuer.js';
+import { cryptoOps } from '../crypto/provider.js';
 import { createMemoryIdempotencyStore, type IdempotencyStore } from './idempotency-store.js';
 import {
   CallLifecycle,
@@ -282,7 +284,9 @@ export function createTransactionHandler<Body extends object = Readonly<Record<s
   const { serviceCode, skewMs, maxExternalIdLength } = probeOptions(verifyOptions);
   const observer = new CallObserver(FN, 'transaction', serviceCode, onEvent, onError);
   // The merchant's functions the verification calls, guarded: a throw is a 500 whose event says CALLBACK_FAILED.
-  const { clients, tokens, channelId } = verifyOptions;
+  const { clients, channelId } = verifyOptions;
+  // An issuer of this package verifies on the handler's crypto, as every other check of the call.
+  const tokens = tokensOnCrypto(verifyOptions.tokens, cryptoOps(options.crypto, FN));
   /** The configured client secrets (of a `clients` map), which an event must never show, whatever header carries them. */
   const clientSecrets = new Set(
     typeof clients === 'object' && clients !== null
