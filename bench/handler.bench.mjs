@@ -1,111 +1,75 @@
 #!/usr/bin/env node
 /**
- * Measurements only (no timed assertions), run by `npm run bench` after verify.bench.mjs.
+ * Measurements only (no timed assertions), run by `npm run bench`: what the endpoint costs
+ * in process, beyond its signature check, on each crypto path. The HTTP figures (server CPU
+ * per request against a hand-written endpoint) are in bench/http.bench.mjs.
  *
- * 1. In process: the access-token handler's whole cost per valid request (header and body
- *    checks, clock, RSA verify, token issue, JSON and headers) against bare verifySignature
- *    on the same key and signature, interleaved call by call; medians.
- * 2. Over loopback HTTP with autocannon (bounded runs): the nicepay-nico/node adapter
- *    against a hand-written node:http endpoint doing the same checks with node:crypto
- *    (OpenSSL), each server in its own process, alternating runs; ratio of requests/s.
+ *   bare          verifySignature(key, stringToSign, signature) alone
+ *   handler       createAccessTokenHandler, one whole valid request (header and body checks,
+ *                 clock, RSA verify, token issue, JSON and headers); the replay guard off, as
+ *                 the same signed request is sent again and again
+ * each with crypto: jsCrypto (pure JS, the core's default) and nodeCrypto (OpenSSL, the
+ * adapters' default). Method: as verify.bench.mjs: warm-up, then ROUNDS rounds of a batch
+ * of calls per candidate (~BATCH_MS each), round-robin with the order rotated each round;
+ * the median per call over the rounds. Batches, not call-by-call timers: a timer read per
+ * call of an async handler made the bare verify read slower than verify.bench.mjs.
  */
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { once } from 'node:events';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import { createAccessTokenHandler, formatTimestamp, importPublicKey, verifySignature } from '../dist/index.js';
+import { createAccessTokenHandler, formatTimestamp, importPublicKey, jsCrypto, verifySignature } from '../dist/index.js';
+import { nodeCrypto } from '../dist/node.js';
+import { median } from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const CLIENT_KEY = 'IONPAYTEST';
 const BODY = '{"grantType":"client_credentials","additionalInfo":{}}';
-const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 5);
-const HTTP_RUNS = 2; // per server, alternating
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const BATCH_MS = 100;
 
 const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' });
+const key = importPublicKey(publicKey.export({ type: 'spki', format: 'pem' }));
 const secret = randomBytes(32).toString('base64');
-const timestamp = formatTimestamp(Date.now()); // valid for 300 s: the whole bench takes less
-const signature = sign('sha256', Buffer.from(`${CLIENT_KEY}|${timestamp}`), privateKey).toString('base64');
-const headers = { 'Content-Type': 'application/json', 'X-TIMESTAMP': timestamp, 'X-CLIENT-KEY': CLIENT_KEY, 'X-SIGNATURE': signature };
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (ns) => `${(ns / 1000).toFixed(1)} µs`;
+const timestamp = formatTimestamp(Date.now()); // valid for 300 s: the bench takes less
+const stringToSign = `${CLIENT_KEY}|${timestamp}`;
+const signature = sign('sha256', Buffer.from(stringToSign), privateKey).toString('base64');
+const request = {
+  method: 'POST',
+  path: '/api/v1.0/access-token/b2b',
+  headers: { 'Content-Type': 'application/json', 'X-TIMESTAMP': timestamp, 'X-CLIENT-KEY': CLIENT_KEY, 'X-SIGNATURE': signature },
+  body: BODY,
+};
 
-// ---------------------------------------------------------------------------------------
-// 1. In process.
+const candidates = [];
+for (const [name, crypto] of [['jsCrypto', jsCrypto], ['nodeCrypto', nodeCrypto]]) {
+  const handle = createAccessTokenHandler({ clients: { [CLIENT_KEY]: key }, tokenSecret: secret, replayCache: false, crypto });
+  candidates.push(
+    { name: `bare ${name}`, fn: async () => verifySignature(key, stringToSign, signature, { crypto }) },
+    { name: `handler ${name}`, fn: async () => (await handle(request)).status === 200 },
+  );
+}
+for (const c of candidates) if ((await c.fn()) !== true) throw new Error(`${c.name}: the fixture does not verify`);
 
-const key = importPublicKey(publicKeyPem);
-// The same signed request is sent thousands of times, so the replay guard (on by default)
-// is turned off: this measures verification and token issue, like the baseline.
-const handle = createAccessTokenHandler({ clients: { [CLIENT_KEY]: key }, tokenSecret: secret, replayCache: false });
-const request = { method: 'POST', path: '/api/v1.0/access-token/b2b', headers, body: BODY };
-const first = await handle(request);
-if (first.status !== 200 || !verifySignature(key, `${CLIENT_KEY}|${timestamp}`, signature)) throw new Error('bench fixture does not verify');
-
-// Interleaved call by call (bare, handler, bare, handler, ...) and timed one by one, so
-// both see the same machine state; medians of the per-call times. A call takes ~150 µs,
-// so the timer's own cost (well under 1 µs) does not matter.
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 4000);
-const bareTimes = [];
-const wholeTimes = [];
-for (let i = 0; i < SAMPLES + 200; i++) {
-  let t0 = process.hrtime.bigint();
-  if (!verifySignature(key, `${CLIENT_KEY}|${timestamp}`, signature)) throw new Error('no');
-  const bareNs = Number(process.hrtime.bigint() - t0);
-  t0 = process.hrtime.bigint();
-  if ((await handle(request)).status !== 200) throw new Error('no');
-  const wholeNs = Number(process.hrtime.bigint() - t0);
-  if (i >= 200) {
-    // the first 200 pairs warm up
-    bareTimes.push(bareNs);
-    wholeTimes.push(wholeNs);
+async function batch(fn, n) {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) if ((await fn()) !== true) throw new Error('refused');
+  return Number(process.hrtime.bigint() - t0) / n;
+}
+for (const c of candidates) {
+  const perCall = await batch(c.fn, 200); // warm-up, and the batch size
+  c.n = Math.max(10, Math.round((BATCH_MS * 1e6) / perCall));
+  c.samples = [];
+}
+for (let round = 0; round < ROUNDS; round++) {
+  for (let j = 0; j < candidates.length; j++) {
+    const c = candidates[(round + j) % candidates.length];
+    c.samples.push(await batch(c.fn, c.n));
   }
 }
-const q = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)];
-const handlerRatio = median(wholeTimes) / median(bareTimes);
-console.log(`\nAccess-token handler, in process, RSA-2048 (${SAMPLES} interleaved calls each; median, [p10..p90])`);
-console.log(`  verifySignature (bare)                   ${fmt(median(bareTimes))}  [${fmt(q(bareTimes, 0.1))}..${fmt(q(bareTimes, 0.9))}]`);
-console.log(`  createAccessTokenHandler, whole request  ${fmt(median(wholeTimes))}  [${fmt(q(wholeTimes, 0.1))}..${fmt(q(wholeTimes, 0.9))}]`);
-console.log(`  ratio handler / bare verify              ${handlerRatio.toFixed(2)}x  (target <= 1.2x: ${handlerRatio <= 1.2 ? 'yes' : 'no'})`);
-
-// ---------------------------------------------------------------------------------------
-// 2. Over loopback HTTP.
-
-async function startServer(mode) {
-  const child = spawn(process.execPath, [join(here, 'http-server.mjs'), mode], {
-    env: { ...process.env, NICEPAY_PUBLIC_KEY: publicKeyPem, TOKEN_SECRET: secret, CLIENT_KEY },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [line] = await Promise.race([
-    once(child.stdout, 'data'),
-    new Promise((_, reject) => setTimeout(() => reject(new Error(`${mode} server did not start`)), 10_000)),
-  ]);
-  const port = Number(/port (\d+)/.exec(String(line))?.[1]);
-  return { child, url: `http://127.0.0.1:${port}/api/v1.0/access-token/b2b` };
+const us = (ns) => `${(ns / 1000).toFixed(1)} µs`;
+const m = Object.fromEntries(candidates.map((c) => [c.name, median(c.samples)]));
+console.log(`\nAccess-token handler in process, RSA-2048 (${ROUNDS} rounds of ~${BATCH_MS} ms per candidate, round-robin; median per call)`);
+console.log('  crypto        bare verifySignature   whole request (handler)   handler / bare   handler - bare');
+for (const name of ['jsCrypto', 'nodeCrypto']) {
+  const bare = m[`bare ${name}`];
+  const whole = m[`handler ${name}`];
+  console.log(`  ${name.padEnd(12)}  ${us(bare).padStart(20)}   ${us(whole).padStart(23)}   ${(whole / bare).toFixed(2).padStart(13)}x   ${us(whole - bare).padStart(14)}`);
 }
-
-async function load(url, seconds) {
-  const result = await autocannon({ url, method: 'POST', headers, body: BODY, connections: 10, duration: seconds });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return result.requests.average;
-}
-
-const rps = { package: [], baseline: [] };
-for (let run = 0; run < HTTP_RUNS; run++) {
-  for (const mode of run % 2 ? ['baseline', 'package'] : ['package', 'baseline']) {
-    const { child, url } = await startServer(mode);
-    try {
-      await load(url, 1); // warm-up
-      rps[mode].push(await load(url, HTTP_SECONDS));
-    } finally {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
-  }
-}
-const httpRatio = median(rps.package) / median(rps.baseline);
-console.log(`\nOver loopback HTTP, autocannon, 10 connections, ${HTTP_SECONDS} s per run, ${HTTP_RUNS} runs each (requests/s, median)`);
-console.log(`  nicepay-nico/node (createNodeHandler)            ${Math.round(median(rps.package))} req/s   runs: ${rps.package.map(Math.round).join(', ')}`);
-console.log(`  hand-written node:http + node:crypto (OpenSSL)   ${Math.round(median(rps.baseline))} req/s   runs: ${rps.baseline.map(Math.round).join(', ')}`);
-console.log(`  ratio package / hand-written                     ${httpRatio.toFixed(2)}x`);
+console.log(`  handler jsCrypto / handler nodeCrypto: ${(m['handler jsCrypto'] / m['handler nodeCrypto']).toFixed(2)}x`);

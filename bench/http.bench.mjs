@@ -35,6 +35,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { median } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const NICO_DIST = resolve(process.env.NICO_DIST ?? join(here, '../dist'));
@@ -58,7 +59,6 @@ const tokenSecret = randomBytes(32).toString('base64');
 const clientSecret = randomBytes(32).toString('base64'); // its UTF-8 bytes are the HMAC key, as NICEPAY's
 
 const stamp = (ms = Date.now()) => `${new Date(ms + 7 * 3600_000).toISOString().slice(0, 19)}+07:00`;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** The whole machine's busy CPU time, µs (Linux /proc/stat; undefined elsewhere): to see what else ran. */
 const machineBusyUs = () => {
   try {

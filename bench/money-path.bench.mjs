@@ -38,6 +38,7 @@ import {
   signatureClaimKey,
   signSymmetric,
 } from '../dist/index.js';
+import { median } from './lib.mjs';
 
 const CLIENT_KEY = 'IONPAYTEST';
 const CLIENT_SECRET = '33F49GnCMS1mFYlGXisbUDzVf2ATWCl9k3R++d5hDd3Frmuos/XLx8XhXpe+LDYAbpGKZYSwtlyyLOtS/8aD7A==';
@@ -48,7 +49,6 @@ const SKEW_SECONDS = 300;
 /** Documented default maxEntries of createMemoryIdempotencyStore (not exported). */
 const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const q = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)];
 const us = (ns) => `${(ns / 1000).toFixed(1)} µs`;
 /** A 20-digit id, a flat string (as a header value or a parsed JSON string is). */
