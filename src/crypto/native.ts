@@ -8,7 +8,8 @@
  */
 import { encodeBase64Url } from './hmac.js';
 import { bigIntToBytes } from './bytes.js';
-import { cryptoOps, defineCryptoProvider, jsCrypto, type CryptoOps, type CryptoProvider, type HmacHash } from './provider.js';
+import { defineCryptoProvider, type CryptoOps, type CryptoProvider, type HmacHash } from './provider.js';
+import { JS_OPS } from './js-ops.js';
 import type { RsaPublicKey } from './keys.js';
 
 /** The part of `node:crypto` used here (typed here so the package's types need no `@types/node`). */
@@ -89,14 +90,14 @@ let resolved: CryptoOps | undefined;
 function native(): CryptoOps {
   if (resolved === undefined) {
     const nc = findNodeCrypto();
-    resolved = nc === undefined ? cryptoOps(jsCrypto, 'nodeCrypto') : nodeOps(nc);
+    resolved = nc === undefined ? JS_OPS : nodeOps(nc);
   }
   return resolved;
 }
 
 /** `true` when `nodeCrypto` runs on the runtime's `node:crypto` here; `false` when it falls back to pure JavaScript. @internal */
 export function hasNodeCrypto(): boolean {
-  return native() !== cryptoOps(jsCrypto, 'hasNodeCrypto');
+  return native() !== JS_OPS;
 }
 
 /**

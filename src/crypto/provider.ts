@@ -10,10 +10,7 @@
  * Next adapters; exported by `nicepay-nico/node`).
  * @module
  */
-import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
-import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
-import { bytesToHex, kindOf, utf8 } from './bytes.js';
-import { encodeBase64Url } from './hmac.js';
+import { kindOf } from './bytes.js';
 import type { RsaPublicKey } from './keys.js';
 
 /** The brand of a provider made by this package: `Symbol.for`, so the ESM and CJS copies agree. */
@@ -55,24 +52,11 @@ export interface CryptoProvider {
   /** `'js'` (pure JavaScript: `@noble/hashes`, `BigInt`) or `'node'` (`node:crypto`: OpenSSL, or the runtime's own). */
   readonly name: 'js' | 'node';
   /** @internal */
-  readonly [BRAND]: CryptoOps;
+  readonly [BRAND]: CryptoOps | null;
 }
 
-const JS_OPS: CryptoOps = {
-  sha256Hex: (text) => bytesToHex(nobleSha256(utf8(text))),
-  sha256: (bytes) => nobleSha256(bytes),
-  sha256Base64Url: (text) => encodeBase64Url(nobleSha256(utf8(text))),
-  hmac(hash, key, prefix) {
-    const state = nobleHmac.create(hash === 'sha256' ? nobleSha256 : nobleSha512, key);
-    if (prefix !== undefined) state.update(prefix);
-    return (message) => state.clone().update(typeof message === 'string' ? utf8(message) : message).digest();
-  },
-  // The pure RSA step is the library's own encode-then-compare (crypto/rsa.ts).
-  rsaSha256: () => undefined,
-};
-
-/** Make a provider. @internal */
-export function defineCryptoProvider(name: CryptoProvider['name'], ops: CryptoOps): CryptoProvider {
+/** Make a provider; `null` operations: the library's own pure JavaScript. @internal */
+export function defineCryptoProvider(name: CryptoProvider['name'], ops: CryptoOps | null): CryptoProvider {
   return Object.freeze({ name, [BRAND]: ops });
 }
 
@@ -88,18 +72,20 @@ export function defineCryptoProvider(name: CryptoProvider['name'], ops: CryptoOp
  * ```
  * @category Crypto
  */
-export const jsCrypto: CryptoProvider = /* @__PURE__ */ defineCryptoProvider('js', JS_OPS);
+export const jsCrypto: CryptoProvider = /* @__PURE__ */ defineCryptoProvider('js', null);
 
 /**
- * The operations of a `crypto` option: {@link jsCrypto}'s when it is `undefined`.
+ * The operations of a `crypto` option, or `undefined` for pure JavaScript ({@link jsCrypto},
+ * or no option): each caller then runs its own pure code (`js-ops.ts`), so a bundle carries
+ * only the hashes it uses.
  * @throws {@link !TypeError | TypeError} for anything that is not a provider of this package.
  * @internal
  */
-export function cryptoOps(provider: unknown, fn: string): CryptoOps {
-  if (provider === undefined) return JS_OPS;
+export function cryptoOps(provider: unknown, fn: string): CryptoOps | undefined {
+  if (provider === undefined) return undefined;
   const ops = typeof provider === 'object' && provider !== null ? (provider as Partial<CryptoProvider>)[BRAND] : undefined;
   if (ops === undefined) {
     throw new TypeError(`${fn}: options.crypto must be jsCrypto (from 'nicepay-nico') or nodeCrypto (from 'nicepay-nico/node'), got ${kindOf(provider)}`);
   }
-  return ops;
+  return ops ?? undefined;
 }

@@ -4,7 +4,8 @@
  * live in `server/`.
  * @module
  */
-import { cryptoOps, jsCrypto, type CryptoOps } from '../crypto/provider.js';
+import type { CryptoOps } from '../crypto/provider.js';
+import { jsSha256Base64Url } from '../crypto/js-ops.js';
 import type { ParsedTimestamp } from './timestamp.js';
 
 const OFFSET = /^(?:Z|([+-])(\d{2}):(\d{2}))$/;
@@ -30,12 +31,13 @@ export function signatureClaimKey(clientKey: string, timestamp: string, signatur
   if (typeof clientKey !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string') {
     throw new TypeError('signatureClaimKey: clientKey, timestamp and signature must be strings');
   }
-  return signatureClaimKeyWith(cryptoOps(jsCrypto, 'signatureClaimKey'), clientKey, timestamp, signature);
+  return signatureClaimKeyWith(undefined, clientKey, timestamp, signature);
 }
 
 /** {@link signatureClaimKey} on a provider's operations (checked strings). @internal */
-export function signatureClaimKeyWith(ops: CryptoOps, clientKey: string, timestamp: string, signature: string): string {
-  return `sig:${ops.sha256Base64Url(`${clientKey}|${timestamp}|${signature}`)}`;
+export function signatureClaimKeyWith(ops: CryptoOps | undefined, clientKey: string, timestamp: string, signature: string): string {
+  const text = `${clientKey}|${timestamp}|${signature}`;
+  return `sig:${ops ? ops.sha256Base64Url(text) : jsSha256Base64Url(text)}`;
 }
 
 /** Minutes east of UTC of `"Z"` / `"±HH:MM"`. @throws {TypeError} for anything else. @internal */

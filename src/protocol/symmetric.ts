@@ -6,9 +6,8 @@
  */
 import { decodeBase64Strict, encodeBase64 } from '../crypto/base64.js';
 import { bytesToHex, timingSafeEqual, utf8 } from '../crypto/bytes.js';
-import { cryptoOps, jsCrypto, type CryptoOps, type CryptoProvider } from '../crypto/provider.js';
-
-const JS = /* @__PURE__ */ cryptoOps(jsCrypto, 'symmetric');
+import { cryptoOps, type CryptoOps, type CryptoProvider } from '../crypto/provider.js';
+import { jsHmac, jsSha256, jsSha256Hex } from '../crypto/js-ops.js';
 
 const decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -185,12 +184,13 @@ export function minifyJson(text: string): string {
  */
 export function sha256Hex(input: string | Uint8Array): string {
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) throw new TypeError('sha256Hex: expected a string or Uint8Array');
-  return sha256HexWith(JS, input);
+  return sha256HexWith(undefined, input);
 }
 
-/** {@link sha256Hex} on a provider's operations. @internal */
-export function sha256HexWith(ops: CryptoOps, input: string | Uint8Array): string {
-  return typeof input === 'string' ? ops.sha256Hex(input) : bytesToHex(ops.sha256(input));
+/** {@link sha256Hex} on a provider's operations (`undefined`: pure JavaScript). @internal */
+export function sha256HexWith(ops: CryptoOps | undefined, input: string | Uint8Array): string {
+  if (typeof input === 'string') return ops ? ops.sha256Hex(input) : jsSha256Hex(input);
+  return bytesToHex(ops ? ops.sha256(input) : jsSha256(input));
 }
 
 /**
@@ -342,12 +342,12 @@ export function signSymmetric(clientSecret: string, stringToSign: string): strin
   const fn = 'signSymmetric';
   const key = secretBytes(clientSecret, fn);
   if (typeof stringToSign !== 'string') throw new TypeError(`${fn}: stringToSign must be a string`);
-  return encodeBase64(JS.hmac('sha512', key)(stringToSign));
+  return encodeBase64(jsHmac('sha512', key)(stringToSign));
 }
 
 /** HMAC-SHA512 keyed once with a client secret. @internal used by the transaction verifier. */
-export function preparedSymmetricMac(clientSecret: string, ops: CryptoOps = JS): (stringToSign: string) => Uint8Array {
-  return ops.hmac('sha512', secretBytes(clientSecret, 'preparedSymmetricMac'));
+export function preparedSymmetricMac(clientSecret: string, ops?: CryptoOps): (stringToSign: string) => Uint8Array {
+  return (ops ? ops.hmac : jsHmac)('sha512', secretBytes(clientSecret, 'preparedSymmetricMac'));
 }
 
 /** Decode a symmetric signature strictly: 64 bytes of standard base64, or `undefined`. @internal */
@@ -386,5 +386,5 @@ export function verifySymmetricSignature(clientSecret: string, stringToSign: str
   const ops = cryptoOps(options?.crypto, fn);
   if (typeof stringToSign !== 'string') throw new TypeError(`${fn}: stringToSign must be a string`);
   const given = decodeSymmetricSignature(signatureBase64);
-  return given !== undefined && timingSafeEqual(ops.hmac('sha512', key)(stringToSign), given);
+  return given !== undefined && timingSafeEqual((ops ? ops.hmac : jsHmac)('sha512', key)(stringToSign), given);
 }

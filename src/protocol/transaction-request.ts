@@ -243,9 +243,9 @@ export function checkTransactionOptions(options: TransactionVerifyOptions) {
 }
 
 /** HMAC-SHA512 keyed with each client's secret, once per client object (and provider). */
-const symmetricMacs = /* @__PURE__ */ new WeakMap<object, { secret: string; ops: CryptoOps; mac: (stringToSign: string) => Uint8Array }>();
+const symmetricMacs = /* @__PURE__ */ new WeakMap<object, { secret: string; ops: CryptoOps | undefined; mac: (stringToSign: string) => Uint8Array }>();
 
-function clientMac(client: TransactionClient, secret: string, ops: CryptoOps): (stringToSign: string) => Uint8Array {
+function clientMac(client: TransactionClient, secret: string, ops: CryptoOps | undefined): (stringToSign: string) => Uint8Array {
   const cached = symmetricMacs.get(client);
   if (cached && cached.secret === secret && cached.ops === ops) return cached.mac;
   const mac = preparedSymmetricMac(secret, ops);

@@ -5,6 +5,7 @@
 import { kindOf, timingSafeEqual, utf8 } from '../crypto/bytes.js';
 import { decodeBase64Url, encodeBase64Url } from '../crypto/hmac.js';
 import { cryptoOps, type CryptoOps, type CryptoProvider } from '../crypto/provider.js';
+import { jsHmac } from '../crypto/js-ops.js';
 import { fillRandom } from '../crypto/random.js';
 import { isWellFormedClientKey } from '../protocol/access-token-request.js';
 import { MAX_ACCESS_TOKEN_LENGTH } from '../protocol/token-response.js';
@@ -136,7 +137,7 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions): Acce
  * The issuer of a handler's `tokenSecret` option: messages name the option (`tokenSecret`,
  * `tokenSecret[1]`), not the issuer's. @internal
  */
-export function issuerFromOption(value: unknown, option: string, ttlSeconds: number, fn: string, ops: CryptoOps): AccessTokenIssuer {
+export function issuerFromOption(value: unknown, option: string, ttlSeconds: number, fn: string, ops: CryptoOps | undefined): AccessTokenIssuer {
   if (Array.isArray(value)) {
     if (value.length === 0) throw new TypeError(`${fn}: ${option} must be a secret or a non-empty array of secrets (the first signs)`);
     return issuerOf(value, (i) => `${option}[${i}]`, ttlSeconds, fn, ops);
@@ -151,16 +152,16 @@ const ON_CRYPTO = Symbol.for('nicepay-nico.issuer-on-crypto');
  * `tokens` verified on `ops`: an issuer made by this package (either copy) is re-made on
  * them, with the same secrets and lifetime; anything else is returned as it is. @internal
  */
-export function tokensOnCrypto<T>(tokens: T, ops: CryptoOps): T {
+export function tokensOnCrypto<T>(tokens: T, ops: CryptoOps | undefined): T {
   const on = typeof tokens === 'object' && tokens !== null ? (tokens as { [ON_CRYPTO]?: unknown })[ON_CRYPTO] : undefined;
-  return typeof on === 'function' ? (on as (ops: CryptoOps) => T)(ops) : tokens;
+  return typeof on === 'function' ? (on as (ops: CryptoOps | undefined) => T)(ops) : tokens;
 }
 
 /** The issuer of checked options; each secret is named by `nameOf(index)` in messages. */
-function issuerOf(list: readonly unknown[], nameOf: (index: number) => string, ttlSeconds: number, fn: string, ops: CryptoOps): AccessTokenIssuer {
+function issuerOf(list: readonly unknown[], nameOf: (index: number) => string, ttlSeconds: number, fn: string, ops: CryptoOps | undefined): AccessTokenIssuer {
   // One prepared HMAC per secret, keyed with the domain prefix once.
   const keys = list.map((secret, i) => secretBytes(secret, fn, nameOf(i)));
-  const macs = keys.map((key) => ops.hmac('sha256', key, DOMAIN));
+  const macs = keys.map((key) => (ops ? ops.hmac : jsHmac)('sha256', key, DOMAIN));
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400) {
     throw new RangeError(`${fn}: ttlSeconds must be a whole number of seconds from 1 to 86400, got ${String(ttlSeconds)}`);
   }
@@ -215,9 +216,9 @@ function issuerOf(list: readonly unknown[], nameOf: (index: number) => string, t
     },
   };
   // The same issuer on other crypto (same secrets, lifetime and checks), made once per provider.
-  const others = new Map<CryptoOps, AccessTokenIssuer>([[ops, issuer]]);
+  const others = new Map<CryptoOps | undefined, AccessTokenIssuer>([[ops, issuer]]);
   Object.defineProperty(issuer, ON_CRYPTO, {
-    value: (other: CryptoOps): AccessTokenIssuer => {
+    value: (other: CryptoOps | undefined): AccessTokenIssuer => {
       let made = others.get(other);
       if (made === undefined) {
         made = issuerOf(keys, nameOf, ttlSeconds, fn, other);
