@@ -73,3 +73,73 @@ for (const name of ['jsCrypto', 'nodeCrypto']) {
   console.log(`  ${name.padEnd(12)}  ${us(bare).padStart(20)}   ${us(whole).padStart(23)}   ${(whole / bare).toFixed(2).padStart(13)}x   ${us(whole - bare).padStart(14)}`);
 }
 console.log(`  handler jsCrypto / handler nodeCrypto: ${(m['handler jsCrypto'] / m['handler nodeCrypto']).toFixed(2)}x`);
+
+// ---------------------------------------------------------------------------------------
+// The inquiry, in process: where the time goes, against the hand-written endpoint of
+// bench/http.bench.mjs (bench/handwritten.mjs) doing the same checks with node:crypto.
+// Every call is a fresh, validly signed inquiry (the guards refuse a repeat), built before
+// its batch is timed.
+
+const { createAccessTokenIssuer, createTransactionHandler, verifyTransactionRequest } = await import('../dist/index.js');
+const { handwrittenEndpoints } = await import('./handwritten.mjs');
+const { createHash, createHmac } = await import('node:crypto');
+
+const CLIENT_SECRET = randomBytes(64).toString('base64');
+const TOKEN_SECRET = randomBytes(32).toString('base64');
+const INQUIRY = '/api/v1.0/cvs/inquiry';
+const bill = { customerName: 'Budi', totalAmount: { value: '25000.00', currency: 'IDR' } };
+const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' });
+const returned = (_res, status, headers, body) => ({ status, headers, body });
+const hand = handwrittenEndpoints({ publicKeyPem, tokenSecret: TOKEN_SECRET, clientKey: CLIENT_KEY, clientSecret: CLIENT_SECRET, bill }, returned);
+const handToken = JSON.parse(hand.token({ method: 'POST', headers: Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v])) }, null, BODY).body).accessToken;
+const issuer = createAccessTokenIssuer({ secret: TOKEN_SECRET });
+const pkgToken = issuer.issue(CLIENT_KEY);
+const common = { serviceCode: '47', clients: { [CLIENT_KEY]: { clientSecret: CLIENT_SECRET } }, tokens: issuer, channelId: (p) => `${p}01`, crypto: nodeCrypto };
+const handleOk = ({ body }, { answer }) => answer.ok({ paymentCode: body.paymentCode, ...bill });
+const noGuards = createTransactionHandler({ ...common, replayCache: false, externalIds: false, handle: handleOk });
+const defaults = createTransactionHandler({ ...common, handle: handleOk });
+
+let serial = 0;
+const stamp = formatTimestamp(Date.now());
+function inquiries(n, accessToken) {
+  const list = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = String(++serial).padStart(10, '0');
+    const body = `{"paymentCode":"888${k}","inquiryRequestId":"INQ${k}","trxDateInit":"${stamp}"}`;
+    const hash = createHash('sha256').update(body).digest('hex');
+    const headers = {
+      'content-type': 'application/json', authorization: `Bearer ${accessToken}`, 'x-timestamp': stamp, 'x-partner-id': CLIENT_KEY,
+      'x-external-id': `7${k}`, 'channel-id': `${CLIENT_KEY}01`, 'x-signature': createHmac('sha512', CLIENT_SECRET).update(`POST:${INQUIRY}:${accessToken}:${hash}:${stamp}`).digest('base64'),
+    };
+    list[i] = { method: 'POST', path: INQUIRY, headers, body: Buffer.from(body), text: body };
+  }
+  return list;
+}
+const parts = [
+  { name: 'hand-written endpoint (node:crypto)', token: handToken, call: async (r) => hand.inquiry(r, null, r.text).status === 200 },
+  { name: 'verifyTransactionRequest (checks only)', token: pkgToken, call: async (r) => (await verifyTransactionRequest(r, common)).clientKey === CLIENT_KEY },
+  { name: 'handler, guards off', token: pkgToken, call: async (r) => (await noGuards(r)).status === 200 },
+  { name: 'handler, defaults (replay + X-EXTERNAL-ID guards)', token: pkgToken, call: async (r) => (await defaults(r)).status === 200 },
+];
+for (const p of parts) {
+  for (const r of inquiries(50, p.token)) if ((await p.call(r)) !== true) throw new Error(`${p.name}: the fixture is refused`);
+  p.samples = [];
+}
+const PER_BATCH = Number(process.env.BENCH_INQUIRY_BATCH ?? 1500);
+for (let round = 0; round < ROUNDS; round++) {
+  for (let j = 0; j < parts.length; j++) {
+    const p = parts[(round + j) % parts.length];
+    const list = inquiries(PER_BATCH, p.token);
+    const t0 = process.hrtime.bigint();
+    for (const r of list) if ((await p.call(r)) !== true) throw new Error('refused');
+    p.samples.push(Number(process.hrtime.bigint() - t0) / PER_BATCH);
+  }
+}
+const handMedian = median(parts[0].samples);
+console.log(`\nCVS inquiry in process, nodeCrypto (${ROUNDS} rounds of ${PER_BATCH} fresh signed calls per candidate, round-robin; median per call)`);
+let previous;
+for (const p of parts) {
+  const value = median(p.samples);
+  console.log(`  ${p.name.padEnd(52)} ${us(value).padStart(9)}   ${(value / handMedian).toFixed(2)}x hand-written${previous === undefined ? '' : `   +${us(value - previous)} over the row above`}`);
+  previous = value;
+}

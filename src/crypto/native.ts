@@ -108,7 +108,7 @@ export function hasNodeCrypto(): boolean {
  * middlewares, `fastifyNico`, the Next route handlers and `createFetchHandler` /
  * `createFetchTransactionHandler`; pass it as `crypto` to the core handlers to get the same.
  * The library's checks (strict base64, exact length, `s < n`, key size, constant-time
- * comparison) run before it exactly as before {@link jsCrypto}, so both give the same
+ * comparison) run before it exactly as before {@link nicepay-nico!jsCrypto | jsCrypto}, so both give the same
  * verdict on every input. Found at run time through `process.getBuiltinModule('crypto')`,
  * so importing it never fails; where the runtime has no such module (Workers without
  * `nodejs_compat`, browsers) it computes in pure JavaScript, and on Deno too (its
