@@ -1,21 +1,39 @@
 #!/usr/bin/env node
 /**
  * Measurements only (no timed assertions): this package's pure-JS crypto against the
- * runtime's own WebCrypto (crypto.subtle) and against the package's own functions with
+ * runtime's own WebCrypto (crypto.subtle), against the package's own functions with
  * `{ crypto: nodeCrypto }` (the runtime's node:crypto, found through
- * process.getBuiltinModule('crypto'), pure JS where there is none), in-process, on workerd
- * (Miniflare; once as configured before, once more with the nodejs_compat flag and a recent
- * compatibility date), Deno and Bun, with Node as a reference. Per call; the candidates
- * interleaved call by call (the order rotated through every permutation), after a warm-up.
+ * process.getBuiltinModule('crypto'), pure JS where there is none, and on Deno), and against
+ * the runtime's node:crypto called directly, without the package ("node:crypto direct",
+ * wherever process.getBuiltinModule('crypto') gives one, Deno included: the figure behind
+ * nodeCrypto computing in pure JS on Deno), in-process, on workerd (Miniflare; once as
+ * configured before, once more with the nodejs_compat flag and a recent compatibility date),
+ * Deno and Bun, with Node as a reference. Per call; the candidates interleaved call by call
+ * (the order rotated through every permutation), after a warm-up.
  *
  *   RSA     verifySignature(importPublicKey(pem), stringToSign, sigBase64)       (key imported once)
  *           vs await subtle.verify('RSASSA-PKCS1-v1_5', key, b64decode(sig), utf8(stringToSign))
  *                                                                              (CryptoKey imported once, spki)
  *           vs verifySignature(key, stringToSign, sigBase64, { crypto: nodeCrypto })
+ *           vs verify('sha256', utf8(stringToSign), keyObject, b64decode(sig))  (node:crypto direct;
+ *                                              keyObject = createPublicKey(the same key as a JWK), once)
  *   HMAC    verifySymmetricSignature(secret, stringToSign, sigBase64)
  *           vs await subtle.verify('HMAC', key, b64decode(sig), utf8(stringToSign)) (key imported once)
  *           vs verifySymmetricSignature(secret, stringToSign, sigBase64, { crypto: nodeCrypto })
+ *           vs timingSafeEqual(createHmac('sha512', secretKey).update(stringToSign).digest(), b64decode(sig))
+ *                                              (node:crypto direct, after a length check; secretKey =
+ *                                              createSecretKey(utf8(secret)), once; an XOR loop where
+ *                                              the module has no timingSafeEqual)
  *   SHA-256 sha256Hex(body)  vs  hex(await subtle.digest('SHA-256', utf8(body)))   (sha256Hex takes no provider)
+ *
+ * The summary table has a column per candidate (pure-JS, WebCrypto, nodeCrypto, node:crypto
+ * µs) and the ratios pure/WebCrypto, pure/nodeCrypto and pure/node:crypto; '-' where a
+ * candidate is not timed (nodeCrypto and node:crypto for SHA-256; node:crypto where the
+ * runtime has no process.getBuiltinModule('crypto') with createPublicKey, verify,
+ * createSecretKey and createHmac, as on workerd without nodejs_compat, or where making its
+ * key object throws: the reason is printed under the runtime). The node:crypto candidate is
+ * looked up only after the nodeCrypto check below, so that check still times the first
+ * lookup cold.
  *
  * Whether nodeCrypto is native there is checked before anything is timed: process and
  * process.getBuiltinModule exist, getBuiltinModule('crypto') gives the functions
@@ -27,7 +45,7 @@
  * minus the median of later ones), with the Miniflare start-up time of each configuration.
  *
  * The WebCrypto side pays what a request pays: base64 decode (atob), UTF-8 encode and the
- * awaited promise. The RSA key pair, signatures and hashes are made here by node:crypto.
+ * awaited promise; node:crypto direct the same decode and encode, per call. The RSA key pair, signatures and hashes are made here by node:crypto.
  *
  * One shared source (CORE below) imports the package's ESM build `${NICO_DIST}/index.js` and
  * `${NICO_DIST}/node.js` (nodeCrypto);
@@ -52,8 +70,9 @@
  * Time: each runtime is killed after 30 s, and the whole run stops starting (or cuts short)
  *   runtimes once 85 s have gone (both scaled up with BENCH_SAMPLES above 2000).
  * Exit status: 1 when any check gives a wrong verdict (a valid signature refused, a tampered
- * one accepted, a wrong digest, nodeCrypto throwing on a verification); a runtime that cannot
- * be started, or is not reached within the time budget, is reported and skipped.
+ * one accepted, a wrong digest, nodeCrypto or node:crypto direct throwing on a verification),
+ * whichever candidate gives it; a runtime that cannot be started, or is not reached within the
+ * time budget, is reported and skipped.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
@@ -209,6 +228,68 @@ export async function prepare(F) {
   return prepared;
 }
 
+const DIRECT_NEEDED = ['createPublicKey', 'verify', 'createSecretKey', 'createHmac'];
+let directReady;
+/**
+ * The "node:crypto direct" candidate: the runtime's node:crypto called straight, not through
+ * the package, wherever process.getBuiltinModule('crypto') gives one (on Deno too). RSA: a
+ * KeyObject made once by createPublicKey from the fixture's JWK (as native.ts makes it), then
+ * verify('sha256', utf8(message), keyObject, b64decode(sig)) per call. HMAC: a secret
+ * KeyObject made once by createSecretKey, then createHmac('sha512', it).update(stringToSign)
+ * .digest() compared with b64decode(sig) in constant time (timingSafeEqual after a length
+ * check; an XOR loop where the module has none) per call. Attached to the prepared rsa / hmac
+ * as direct / directTampered, or a reason in directWhy. Made on the first runOp or loop, after
+ * nativeInfo (which times the first lookup cold).
+ */
+function prepareDirect(ops, F) {
+  if (directReady) return;
+  directReady = true;
+  let mod;
+  let why;
+  try {
+    const get = globalThis.process?.getBuiltinModule;
+    if (typeof get !== 'function') why = 'no process.getBuiltinModule';
+    else {
+      mod = get('crypto');
+      if (!mod) why = 'getBuiltinModule("crypto") gave ' + String(mod);
+    }
+  } catch (e) {
+    why = 'getBuiltinModule("crypto") threw: ' + errText(e);
+  }
+  const missing = mod ? DIRECT_NEEDED.filter((k) => typeof mod[k] !== 'function') : [];
+  if (missing.length) why = 'node:crypto has no ' + missing.join(', ');
+  if (why) {
+    ops.rsa.directWhy = ops.hmac.directWhy = why;
+    return;
+  }
+  const safeEqual = typeof mod.timingSafeEqual === 'function' ? (a, b) => mod.timingSafeEqual(a, b) : undefined;
+  const equal = (a, b) => {
+    if (a.length !== b.length) return false;
+    if (safeEqual) return safeEqual(a, b);
+    let d = 0;
+    for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+    return d === 0;
+  };
+  try {
+    const keyObject = mod.createPublicKey({ key: { kty: 'RSA', n: F.rsa.jwk.n, e: F.rsa.jwk.e }, format: 'jwk' });
+    const v = (sig) => mod.verify('sha256', enc.encode(F.rsa.message), keyObject, fromBase64(sig));
+    ops.rsa.direct = () => v(F.rsa.signature);
+    ops.rsa.directTampered = () => v(F.rsa.tampered);
+    ops.rsa.directHow = 'createPublicKey(JWK) once, verify per call';
+  } catch (e) {
+    ops.rsa.directWhy = 'createPublicKey(JWK) threw: ' + errText(e);
+  }
+  try {
+    const secret = mod.createSecretKey(enc.encode(F.hmac.secret));
+    const v = (sig) => equal(mod.createHmac('sha512', secret).update(F.hmac.stringToSign).digest(), fromBase64(sig));
+    ops.hmac.direct = () => v(F.hmac.signature);
+    ops.hmac.directTampered = () => v(F.hmac.tampered);
+    ops.hmac.directHow = 'createSecretKey once, createHmac + ' + (safeEqual ? 'timingSafeEqual' : 'XOR loop (no timingSafeEqual)') + ' per call';
+  } catch (e) {
+    ops.hmac.directWhy = 'createSecretKey threw: ' + errText(e);
+  }
+}
+
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
 const median = (xs) => {
   const s = sorted(xs);
@@ -264,17 +345,23 @@ async function calibrate(run, targetMs) {
   return k;
 }
 
-/** Every order of n candidates (n = 2 or 3): sample i runs them in PERMS[n][i % n!]. */
-const PERMS = {
-  2: [[0, 1], [1, 0]],
-  3: [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [2, 1, 0], [1, 0, 2]],
-};
-const ASYNC = { pure: false, web: true, node: false };
+/**
+ * Every order of n candidates (n = 2, 3 or 4): sample i runs them in PERMS[n][i % n!]. Listed
+ * as the n rotations of each order that starts with candidate 0, so every n consecutive
+ * samples (from a multiple of n) put each candidate once in each position. For 2 and 3:
+ * [0,1] [1,0] and [0,1,2] [1,2,0] [2,0,1] [0,2,1] [2,1,0] [1,0,2].
+ */
+const orders = (xs) => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => orders([...xs.slice(0, i), ...xs.slice(i + 1)]).map((rest) => [x, ...rest])));
+const rotations = (p) => p.map((_, r) => [...p.slice(r), ...p.slice(0, r)]);
+const PERMS = {};
+for (const n of [2, 3, 4]) PERMS[n] = orders(Array.from({ length: n - 1 }, (_, i) => i + 1)).flatMap((rest) => rotations([0, ...rest]));
+const ASYNC = { pure: false, web: true, node: false, direct: false };
 const cap = (s) => s[0].toUpperCase() + s.slice(1);
 
 /** One operation: warm-up, then interleaved timed samples. Times in µs. */
 export async function runOp(F, name, samples) {
   const ops = await prepare(F);
+  prepareDirect(ops, F);
   const op = ops[name];
   const clock = clockInfo();
   const verdict = { bad: 0, tamperedAccepted: 0, errors: [] };
@@ -290,6 +377,17 @@ export async function runOp(F, name, samples) {
     } catch (e) {
       verdict.bad++;
       verdict.errors.push('nodeCrypto threw: ' + errText(e));
+    }
+  }
+  // node:crypto direct, where the runtime has it: checked the same way (a throw is a wrong verdict).
+  if (op.direct) {
+    try {
+      if (!op.ok(op.direct())) verdict.bad++;
+      if (op.directTampered() !== false) verdict.tamperedAccepted++;
+      sides.push('direct');
+    } catch (e) {
+      verdict.bad++;
+      verdict.errors.push('node:crypto direct threw: ' + errText(e));
     }
   }
   const fns = sides.map((s) => op[s]);
@@ -347,12 +445,16 @@ export async function runOp(F, name, samples) {
     result.emptyBoundaryMs = median(empty);
   }
   for (const [j, s] of sides.entries()) result['iqr' + cap(s)] = quartiles(times[j]).map((x) => x * 1000);
+  if (op.directHow) result.directHow = op.directHow;
+  if (op.directWhy) result.directWhy = op.directWhy;
   return { ...result, n: times[0].length, clock, verdict };
 }
 
 /** n calls of one candidate, results checked; for timing from outside the runtime. */
 export async function loop(F, name, side, n) {
-  const op = (await prepare(F))[name];
+  const ops = await prepare(F);
+  prepareDirect(ops, F);
+  const op = ops[name];
   const fn = op[side];
   let bad = 0;
   if (!ASYNC[side]) for (let i = 0; i < n; i++) { if (!op.ok(fn())) bad++; }
@@ -615,7 +717,7 @@ async function runWorkerd(script, config = WORKERD_PLAIN) {
     for (const name of ['rsa', 'hmac', 'sha256']) {
       const op = out.ops[name];
       op.outside = {};
-      for (const side of ['pure', 'web', 'node']) {
+      for (const side of ['pure', 'web', 'node', 'direct']) {
         if (op[side] === undefined) continue;
         const n = Math.max(1, Math.round(20_000 / Math.max(op[side], 1))); // ~20 ms of work
         const full = [];
@@ -745,21 +847,26 @@ const nodeCryptoOn = (info) => {
   if (info.packageUsesNative === false) return 'pure JS (not called)';
   return info.rsaDirect === 'ok' ? 'node:crypto' : 'node:crypto (HMAC; RSA pure)';
 };
-const NUMERIC = [2, 3, 4, 5, 6];
-const rows = [['runtime', 'operation', 'pure-JS µs', 'WebCrypto µs', 'nodeCrypto µs', 'pure/WebCrypto', 'pure/nodeCrypto', 'verdicts', 'nodeCrypto on']];
+const NUMERIC = [2, 3, 4, 5, 6, 7, 8];
+const rows = [
+  ['runtime', 'operation', 'pure-JS µs', 'WebCrypto µs', 'nodeCrypto µs', 'node:crypto µs', 'pure/WebCrypto', 'pure/nodeCrypto', 'pure/node:crypto', 'verdicts', 'nodeCrypto on'],
+];
 for (const r of results) {
   for (const [name, op] of Object.entries(r.ops)) {
     const bad = op.verdict.bad + op.verdict.tamperedAccepted;
     wrong += bad;
     const hasNode = op.node !== undefined;
+    const hasDirect = op.direct !== undefined;
     rows.push([
       r.runtime + (r.runtime.startsWith('Node') ? ' (ref)' : ''),
       LABELS[name],
       fmt(op.pure),
       fmt(op.web),
       hasNode ? fmt(op.node) : '-',
+      hasDirect ? fmt(op.direct) : '-',
       `${(op.pure / op.web).toFixed(2)}x`,
       hasNode ? `${(op.pure / op.node).toFixed(2)}x` : '-',
+      hasDirect ? `${(op.pure / op.direct).toFixed(2)}x` : '-',
       bad ? `WRONG x${bad}` : 'ok',
       name === 'sha256' ? '' : nodeCryptoOn(r.native),
     ]);
@@ -784,14 +891,25 @@ for (const r of results) {
     const iqr = (q) => `${fmt(q[0])}-${fmt(q[1])}`;
     let line = `      ${LABELS[name].padEnd(18)} IQR pure ${iqr(op.iqrPure)} µs, WebCrypto ${iqr(op.iqrWeb)} µs`;
     if (op.iqrNode) line += `, nodeCrypto ${iqr(op.iqrNode)} µs`;
-    if (op.batchPure) line += `; batch ${op.batchPure}/${op.batchWeb}${op.batchNode ? `/${op.batchNode}` : ''} calls, empty boundary ${op.emptyBoundaryMs} ms`;
+    if (op.iqrDirect) line += `, node:crypto ${iqr(op.iqrDirect)} µs`;
+    if (op.batchPure) {
+      line += `; batch ${op.batchPure}/${op.batchWeb}${op.batchNode ? `/${op.batchNode}` : ''}${op.batchDirect ? `/${op.batchDirect}` : ''} calls, empty boundary ${op.emptyBoundaryMs} ms`;
+    }
     if (op.outside) {
       line += `; from Node (dispatchFetch N calls - none): pure ${fmt(op.outside.pure)} µs, WebCrypto ${fmt(op.outside.web)} µs`;
       if (op.outside.node !== undefined) line += `, nodeCrypto ${fmt(op.outside.node)} µs`;
+      if (op.outside.direct !== undefined) line += `, node:crypto ${fmt(op.outside.direct)} µs`;
     }
     console.log(line);
     for (const e of op.verdict.errors ?? []) console.log(`        ${e}`);
   }
+  const direct = ['rsa', 'hmac']
+    .filter((name) => r.ops[name])
+    .map((name) => {
+      const op = r.ops[name];
+      return `${name === 'rsa' ? 'RSA' : 'HMAC'} ${op.direct !== undefined ? op.directHow : `not timed (${op.directWhy ?? 'it threw, above'})`}`;
+    });
+  if (direct.length) console.log(`      node:crypto direct: ${direct.join('; ')}`);
   const n = r.native;
   if (n) {
     let line =

@@ -2,8 +2,8 @@
  * `nodeCrypto`: the crypto provider on the runtime's `node:crypto` (OpenSSL on Node, BoringSSL
  * on Bun and on Cloudflare Workers with `nodejs_compat`), found at run time through
  * `process.getBuiltinModule`: this file imports nothing from `node:`, so it loads on every
- * runtime, and where no such module exists (or on Deno, where it is slower) every
- * operation runs on the pure JavaScript provider instead.
+ * runtime, and where no such module exists every operation runs on the pure JavaScript
+ * provider instead (on Deno, SHA256withRSA does: its node:crypto RSA is slower).
  * @module
  */
 import { encodeBase64Url } from './hmac.js';
@@ -28,9 +28,6 @@ interface NodeCryptoLike {
 }
 
 function findNodeCrypto(): NodeCryptoLike | undefined {
-  // Deno's node:crypto verifies SHA256withRSA about 4x slower than the pure path (200 µs
-  // against 50 µs, measured by bench/webcrypto.bench.mjs, Deno 2.9): pure JavaScript there.
-  if (typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined') return undefined;
   try {
     const get = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
     const mod = typeof get === 'function' ? (get('crypto') as Partial<NodeCryptoLike> | undefined) : undefined;
@@ -48,7 +45,12 @@ function findNodeCrypto(): NodeCryptoLike | undefined {
   }
 }
 
-function nodeOps(nc: NodeCryptoLike): CryptoOps {
+/**
+ * The operations on `nc`. `rsa: false` leaves SHA256withRSA to the pure path: Deno's
+ * node:crypto verifies it about 4x slower than the pure path (188 µs against 45 µs), while
+ * its HMAC-SHA512 is 1.4x faster (bench/webcrypto.bench.mjs, Deno 2.9).
+ */
+function nodeOps(nc: NodeCryptoLike, rsa: boolean): CryptoOps {
   const keyObjects = new WeakMap<RsaPublicKey, object | null>();
   const keyObjectOf = (key: RsaPublicKey): object | null => {
     let keyObject = keyObjects.get(key);
@@ -74,6 +76,7 @@ function nodeOps(nc: NodeCryptoLike): CryptoOps {
       return (message) => nc.createHmac(hash, secret).update(prefix).update(message).digest();
     },
     rsaSha256(key, message, signature) {
+      if (!rsa) return undefined;
       const keyObject = keyObjectOf(key);
       if (keyObject === null) return undefined;
       try {
@@ -90,7 +93,7 @@ let resolved: CryptoOps | undefined;
 function native(): CryptoOps {
   if (resolved === undefined) {
     const nc = findNodeCrypto();
-    resolved = nc === undefined ? JS_OPS : nodeOps(nc);
+    resolved = nc === undefined ? JS_OPS : nodeOps(nc, typeof (globalThis as { Deno?: unknown }).Deno === 'undefined');
   }
   return resolved;
 }
@@ -111,8 +114,9 @@ export function hasNodeCrypto(): boolean {
  * comparison) run before it exactly as before {@link nicepay-nico!jsCrypto | jsCrypto}, so both give the same
  * verdict on every input. Found at run time through `process.getBuiltinModule('crypto')`,
  * so importing it never fails; where the runtime has no such module (Workers without
- * `nodejs_compat`, browsers) it computes in pure JavaScript, and on Deno too (its
- * `node:crypto` RSA is 4x slower than the pure path). Figures: `npm run bench`.
+ * `nodejs_compat`, browsers) it computes in pure JavaScript, and on Deno its RSA step does
+ * (Deno's `node:crypto` RSA is 4x slower than the pure path; its HMAC is faster and is
+ * used). Figures: `npm run bench`.
  *
  * @example
  * ```ts

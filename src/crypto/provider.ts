@@ -85,7 +85,7 @@ export function cryptoOps(provider: unknown, fn: string): CryptoOps | undefined 
   if (provider === undefined) return undefined;
   const ops = typeof provider === 'object' && provider !== null ? (provider as Partial<CryptoProvider>)[BRAND] : undefined;
   if (ops === undefined) {
-    throw new TypeError(`${fn}: options.crypto must be jsCrypto (from 'nicepay-nico') or nodeCrypto (from 'nicepay-nico/node'), got ${kindOf(provider)}`);
+    throw new TypeError(`${fn}: options.crypto must be jsCrypto (exported by nicepay-nico) or nodeCrypto (exported by nicepay-nico/node), got ${kindOf(provider)}`);
   }
   return ops ?? undefined;
 }
