@@ -162,6 +162,7 @@ const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 function pathOf(req: NodeRequestLike): string {
   const url = (req as { originalUrl?: unknown }).originalUrl ?? req.url;
   if (typeof url !== 'string') return '/';
+  if (url.charCodeAt(0) === 0x2f) return url; // origin form, "/...": as it is (nearly every request)
   const absolute = ABSOLUTE_FORM.exec(url);
   if (!absolute) return url;
   const rest = url.slice(absolute[0].length);
@@ -300,7 +301,8 @@ async function refuseSafely(adapter: Adapter, req: NodeRequestLike, error: unkno
 function write(res: NodeResponseLike, result: EndpointResponse, close: boolean | undefined): void {
   try {
     if (res.headersSent === true) return;
-    res.writeHead(result.status, close === true ? { ...result.headers, Connection: 'close' } : { ...result.headers });
+    // The endpoint's headers object is its own, made for this answer: written as it is.
+    res.writeHead(result.status, close === true ? { ...result.headers, Connection: 'close' } : result.headers);
     res.end(result.body);
   } catch {
     try {
