@@ -29,14 +29,14 @@
  * @module nicepay-nico/fastify
  */
 import { SnapError } from '../errors.js';
-import { withNodeCrypto } from '../crypto/native.js';
+import { nodeCrypto } from '../crypto/native.js';
 import { deadline } from '../server/deadlines.js';
 import { isWellFormedClientKey } from '../protocol/access-token-request.js';
 import { DEFAULT_MAX_BODY_BYTES, joinChunks, type RawBody } from '../protocol/body.js';
 import { formatTimestamp } from '../protocol/timestamp.js';
 import { ACCESS_TOKEN_SERVICE_CODE, snapResponse } from '../response-codes.js';
-import { createAccessTokenHandler, type AccessTokenHandlerOptions, type EndpointResponse, type ErrorContext } from '../server/access-token-handler.js';
-import { createTransactionHandler, type TransactionHandlerOptions } from '../server/transaction-handler.js';
+import { accessTokenHandlerOf, type AccessTokenHandlerOptions, type EndpointResponse, type ErrorContext } from '../server/access-token-handler.js';
+import { transactionHandlerOf, type TransactionHandlerOptions } from '../server/transaction-handler.js';
 
 /**
  * The default paths of the three endpoints, as NICEPAY calls them.
@@ -464,7 +464,7 @@ export const fastifyNico: FastifyNicoPlugin = async (instance, options) => {
   routes.push({
     path: checkPath(paths.accessToken ?? NICO_PATHS.accessToken, 'accessToken'),
     endpoint: {
-      run: createAccessTokenHandler(withNodeCrypto(token)),
+      run: accessTokenHandlerOf(token, nodeCrypto),
       limit: token.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       timeoutMs,
       serviceCode: ACCESS_TOKEN_SERVICE_CODE,
@@ -479,7 +479,7 @@ export const fastifyNico: FastifyNicoPlugin = async (instance, options) => {
     routes.push({
       path: checkPath(paths[name] ?? NICO_PATHS[name], name),
       endpoint: {
-        run: createTransactionHandler(withNodeCrypto(given)) as Endpoint['run'],
+        run: transactionHandlerOf(given, nodeCrypto) as Endpoint['run'],
         limit: given.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
         timeoutMs,
         serviceCode: twoDigits(given.serviceCode),

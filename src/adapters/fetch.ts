@@ -12,10 +12,10 @@
  * ```
  * @module nicepay-nico/fetch
  */
-import { withNodeCrypto } from '../crypto/native.js';
+import { nodeCrypto } from '../crypto/native.js';
 import { DEFAULT_MAX_BODY_BYTES, joinChunks } from '../protocol/body.js';
-import { createAccessTokenHandler, type AccessTokenHandlerOptions, type EndpointResponse } from '../server/access-token-handler.js';
-import { createTransactionHandler, type TransactionHandlerOptions } from '../server/transaction-handler.js';
+import { accessTokenHandlerOf, type AccessTokenHandlerOptions, type EndpointResponse } from '../server/access-token-handler.js';
+import { transactionHandlerOf, type TransactionHandlerOptions } from '../server/transaction-handler.js';
 
 /**
  * Read at most `limit + 1` bytes of a body stream: enough for the handler to see that a
@@ -119,7 +119,7 @@ function fetchHandler(endpoint: Endpoint, limit: number): (request: Request, ini
  * @category Adapters
  */
 export function createFetchHandler(options: AccessTokenHandlerOptions): (request: Request, init?: FetchCallInit) => Promise<Response> {
-  return fetchHandler(createAccessTokenHandler(withNodeCrypto(options)), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  return fetchHandler(accessTokenHandlerOf(options, nodeCrypto), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
 }
 
 /**
@@ -153,7 +153,7 @@ export function createFetchHandler(options: AccessTokenHandlerOptions): (request
  * @category Adapters
  */
 export function createFetchTransactionHandler<Body extends object = Readonly<Record<string, unknown>>>(options: TransactionHandlerOptions<Body>): (request: Request, init?: FetchCallInit) => Promise<Response> {
-  return fetchHandler(createTransactionHandler(withNodeCrypto(options)), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  return fetchHandler(transactionHandlerOf(options, nodeCrypto), options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
 }
 
 /** @category Token */

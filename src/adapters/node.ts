@@ -32,11 +32,11 @@
  * @module nicepay-nico/node
  */
 import { SnapError } from '../errors.js';
-import { withNodeCrypto } from '../crypto/native.js';
+import { nodeCrypto } from '../crypto/native.js';
 import { deadline } from '../server/deadlines.js';
 import { DEFAULT_MAX_BODY_BYTES, joinChunks, type RawBody } from '../protocol/body.js';
-import { createAccessTokenHandler, type AccessTokenHandlerOptions, type EndpointResponse } from '../server/access-token-handler.js';
-import { createTransactionHandler, type TransactionHandlerOptions } from '../server/transaction-handler.js';
+import { accessTokenHandlerOf, type AccessTokenHandlerOptions, type EndpointResponse } from '../server/access-token-handler.js';
+import { transactionHandlerOf, type TransactionHandlerOptions } from '../server/transaction-handler.js';
 
 /**
  * The parts of `http.IncomingMessage` (or an Express or NestJS request) the adapters use.
@@ -460,15 +460,14 @@ export interface ExpressMiddleware extends ExpressHandler {
   readonly bodyParserErrorHandler: ExpressErrorHandler;
 }
 
-/** Create an endpoint from options without the adapter's own ones, and check those. */
+/**
+ * Create an endpoint from the options (given as they are: a copy would lose inherited
+ * options and getters; the endpoint ignores the adapter's own `bodyTimeoutMs`), and check
+ * the adapter's own.
+ */
 function adapterOf<O extends object>(fn: string, options: O & NodeAdapterOptions, create: (options: O) => Endpoint): Adapter {
   const given = typeof options === 'object' && options !== null ? options : undefined;
-  let endpointOptions = options as O;
-  if (given !== undefined && 'bodyTimeoutMs' in given) {
-    const { bodyTimeoutMs: _adapterOnly, ...rest } = given;
-    endpointOptions = rest as O;
-  }
-  const endpoint = create(withNodeCrypto(endpointOptions)); // throws its TypeError for bad options first
+  const endpoint = create(options); // throws its TypeError for bad options first
   const timeoutMs = given?.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > MAX_TIMEOUT_MS) {
     throw new TypeError(`${fn}: bodyTimeoutMs must be a positive number of milliseconds, at most ${MAX_TIMEOUT_MS}; got ${String(timeoutMs)}`);
@@ -529,7 +528,7 @@ function expressMiddleware(adapter: Adapter): ExpressMiddleware {
  * @category Adapters
  */
 export function createNodeHandler(options: AccessTokenHandlerOptions & NodeAdapterOptions): NodeListener {
-  return nodeListener(adapterOf('createNodeHandler', options, createAccessTokenHandler));
+  return nodeListener(adapterOf('createNodeHandler', options, (o: AccessTokenHandlerOptions) => accessTokenHandlerOf(o, nodeCrypto)));
 }
 
 /**
@@ -563,7 +562,7 @@ export function createNodeHandler(options: AccessTokenHandlerOptions & NodeAdapt
  * @category Adapters
  */
 export function createExpressMiddleware(options: AccessTokenHandlerOptions & NodeAdapterOptions): ExpressMiddleware {
-  return expressMiddleware(adapterOf('createExpressMiddleware', options, createAccessTokenHandler));
+  return expressMiddleware(adapterOf('createExpressMiddleware', options, (o: AccessTokenHandlerOptions) => accessTokenHandlerOf(o, nodeCrypto)));
 }
 
 /**
@@ -598,7 +597,7 @@ export function createExpressMiddleware(options: AccessTokenHandlerOptions & Nod
 export function createNodeTransactionHandler<Body extends object = Readonly<Record<string, unknown>>>(
   options: TransactionHandlerOptions<Body> & NodeAdapterOptions,
 ): NodeListener {
-  return nodeListener(adapterOf('createNodeTransactionHandler', options, (o: TransactionHandlerOptions<Body>) => createTransactionHandler(o)));
+  return nodeListener(adapterOf('createNodeTransactionHandler', options, (o: TransactionHandlerOptions<Body>) => transactionHandlerOf(o, nodeCrypto)));
 }
 
 /**
@@ -628,7 +627,7 @@ export function createNodeTransactionHandler<Body extends object = Readonly<Reco
 export function createExpressTransactionMiddleware<Body extends object = Readonly<Record<string, unknown>>>(
   options: TransactionHandlerOptions<Body> & NodeAdapterOptions,
 ): ExpressMiddleware {
-  return expressMiddleware(adapterOf('createExpressTransactionMiddleware', options, (o: TransactionHandlerOptions<Body>) => createTransactionHandler(o)));
+  return expressMiddleware(adapterOf('createExpressTransactionMiddleware', options, (o: TransactionHandlerOptions<Body>) => transactionHandlerOf(o, nodeCrypto)));
 }
 
 /** @category Token */

@@ -50,6 +50,9 @@ function findNodeCrypto(): NodeCryptoLike | undefined {
  * node:crypto verifies it about 4x slower than the pure path (188 µs against 45 µs), while
  * its HMAC-SHA512 is 1.4x faster (bench/webcrypto.bench.mjs, Deno 2.9).
  */
+/** Public exponents above this go to the pure path (OpenSSL's limit is 64 bits for large moduli). */
+const MAX_NATIVE_EXPONENT = 0xffffffffn;
+
 function nodeOps(nc: NodeCryptoLike, rsa: boolean): CryptoOps {
   const keyObjects = new WeakMap<RsaPublicKey, object | null>();
   const keyObjectOf = (key: RsaPublicKey): object | null => {
@@ -76,7 +79,10 @@ function nodeOps(nc: NodeCryptoLike, rsa: boolean): CryptoOps {
       return (message) => nc.createHmac(hash, secret).update(prefix).update(message).digest();
     },
     rsaSha256(key, message, signature) {
-      if (!rsa) return undefined;
+      // OpenSSL refuses some keys by answering false, not by throwing: a public exponent over
+      // 64 bits with a modulus over 3072 bits, a modulus over 16384 bits. Those (no NICEPAY
+      // key is one) stay on the pure path, so both paths keep one verdict.
+      if (!rsa || key.e > MAX_NATIVE_EXPONENT || key.bits > 16_384) return undefined;
       const keyObject = keyObjectOf(key);
       if (keyObject === null) return undefined;
       try {
@@ -136,11 +142,3 @@ export const nodeCrypto: CryptoProvider = /* @__PURE__ */ defineCryptoProvider('
   rsaSha256: (key, message, signature) => native().rsaSha256(key, message, signature),
 });
 
-/**
- * `options` with `crypto: nodeCrypto` when it names no provider (the Node-side adapters'
- * default); anything else as it is, for the handler to check. @internal
- */
-export function withNodeCrypto<O>(options: O): O {
-  if (typeof options !== 'object' || options === null || (options as { crypto?: unknown }).crypto !== undefined) return options;
-  return { ...options, crypto: nodeCrypto };
-}

@@ -13,8 +13,28 @@
 import { kindOf } from './bytes.js';
 import type { RsaPublicKey } from './keys.js';
 
-/** The brand of a provider made by this package: `Symbol.for`, so the ESM and CJS copies agree. */
-const BRAND: unique symbol = Symbol.for('nicepay-nico.crypto-provider');
+/** A type-only brand: no object literal type-checks as a provider (the objects do not carry it). */
+declare const providerBrand: unique symbol;
+
+/**
+ * The providers this package made, with their operations, shared by its ESM and CommonJS
+ * copies through one non-writable `globalThis` entry. A provider is recognised by identity,
+ * never by its shape: a copy, a Proxy or an object carrying some brand is refused. (Code
+ * that writes into this registry is tampering with the library, as patching it would be.)
+ */
+const REGISTRY = Symbol.for('nicepay-nico.crypto-providers.v1');
+let found: WeakMap<object, CryptoOps | null> | undefined;
+function registry(): WeakMap<object, CryptoOps | null> {
+  if (found !== undefined) return found;
+  const g = globalThis as unknown as Record<symbol, WeakMap<object, CryptoOps | null> | undefined>;
+  let map = g[REGISTRY];
+  if (!(map instanceof WeakMap)) {
+    map = new WeakMap();
+    Object.defineProperty(globalThis, REGISTRY, { value: map, writable: false, enumerable: false, configurable: false });
+  }
+  found = map;
+  return map;
+}
 
 /** The hashes an HMAC is made with here. @internal */
 export type HmacHash = 'sha256' | 'sha512';
@@ -52,12 +72,14 @@ export interface CryptoProvider {
   /** `'js'` (pure JavaScript: `@noble/hashes`, `BigInt`) or `'node'` (`node:crypto`: OpenSSL, or the runtime's own). */
   readonly name: 'js' | 'node';
   /** @internal */
-  readonly [BRAND]: CryptoOps | null;
+  readonly [providerBrand]: true;
 }
 
 /** Make a provider; `null` operations: the library's own pure JavaScript. @internal */
 export function defineCryptoProvider(name: CryptoProvider['name'], ops: CryptoOps | null): CryptoProvider {
-  return Object.freeze({ name, [BRAND]: ops });
+  const provider = Object.freeze({ name });
+  registry().set(provider, ops);
+  return provider as unknown as CryptoProvider;
 }
 
 /**
@@ -83,7 +105,7 @@ export const jsCrypto: CryptoProvider = /* @__PURE__ */ defineCryptoProvider('js
  */
 export function cryptoOps(provider: unknown, fn: string): CryptoOps | undefined {
   if (provider === undefined) return undefined;
-  const ops = typeof provider === 'object' && provider !== null ? (provider as Partial<CryptoProvider>)[BRAND] : undefined;
+  const ops = typeof provider === 'object' && provider !== null ? registry().get(provider) : undefined;
   if (ops === undefined) {
     throw new TypeError(`${fn}: options.crypto must be jsCrypto (exported by nicepay-nico) or nodeCrypto (exported by nicepay-nico/node), got ${kindOf(provider)}`);
   }

@@ -271,6 +271,15 @@ function echoClientKey(headers: HeadersInput): string | undefined {
  * @category Token
  */
 export function createAccessTokenHandler(options: AccessTokenHandlerOptions): AccessTokenHandler {
+  return accessTokenHandlerOf(options, undefined);
+}
+
+/**
+ * {@link createAccessTokenHandler} with the crypto used when `options.crypto` is not given
+ * (the adapters' `nodeCrypto`), without copying `options` (a copy would lose inherited
+ * options and getters). @internal
+ */
+export function accessTokenHandlerOf(options: AccessTokenHandlerOptions, defaultCrypto: CryptoProvider | undefined): AccessTokenHandler {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${FN}: options must be an object`);
   const { clients, issueToken, tokenSecret, onError, replayCache } = options;
   const onEvent = checkOnEvent(options.onEvent, FN);
@@ -288,8 +297,9 @@ export function createAccessTokenHandler(options: AccessTokenHandlerOptions): Ac
   const replayStore = checkClaimStore(replayCache, 'replayCache', FN) ?? sharedReplayCache();
   const { timeoutMs, pendingSeconds } = checkTiming(options, FN);
   const lifecycle = new CallLifecycle(timeoutMs, pendingSeconds);
-  const ops = cryptoOps(options.crypto, FN);
-  const cryptoOption = { crypto: options.crypto } as { readonly crypto?: CryptoProvider };
+  const crypto = options.crypto ?? defaultCrypto;
+  const ops = cryptoOps(crypto, FN);
+  const cryptoOption = { crypto } as { readonly crypto?: CryptoProvider };
   const clock = options.now ?? Date.now;
   if (typeof clock !== 'function') throw new TypeError(`${FN}: now must be a function returning epoch ms`);
   const skew = options.clockSkewSeconds ?? 300;

@@ -31,10 +31,13 @@ class Deadlines {
 
   add(ms: number, fire: () => void): () => void {
     const entry: Deadline = { at: clock() + ms, fire };
+    if (this.pending.size === 0 && this.timer !== undefined && this.ref) hold(this.timer, true);
     this.pending.add(entry);
     if (entry.at < this.armedAt) this.arm(entry.at);
     return () => {
-      this.pending.delete(entry);
+      // With nothing left to wait for, the timer stays armed (re-arming it per call is what
+      // this module saves) but no longer keeps the process alive.
+      if (this.pending.delete(entry) && this.pending.size === 0 && this.timer !== undefined) hold(this.timer, false);
     };
   }
 
@@ -42,7 +45,7 @@ class Deadlines {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.armedAt = at;
     this.timer = setTimeout(() => this.sweep(), Math.max(1, Math.ceil(at - clock())));
-    if (!this.ref) (this.timer as unknown as { unref?: () => void }).unref?.();
+    if (!this.ref) hold(this.timer, false);
   }
 
   private sweep(): void {
@@ -64,6 +67,13 @@ class Deadlines {
     }
     if (this.pending.size > 0) this.arm(next === Infinity ? now + 1 : next);
   }
+}
+
+/** Let a timer keep the process alive, or not (Node and Bun timers; a no-op elsewhere). */
+function hold(timer: ReturnType<typeof setTimeout>, alive: boolean): void {
+  const t = timer as unknown as { ref?: () => void; unref?: () => void };
+  if (alive) t.ref?.();
+  else t.unref?.();
 }
 
 const held = /* @__PURE__ */ new Deadlines(true);

@@ -145,16 +145,23 @@ export function issuerFromOption(value: unknown, option: string, ttlSeconds: num
   return issuerOf([value], () => option, ttlSeconds, fn, ops);
 }
 
-/** The key of an issuer's own method that gives the same issuer on other crypto. */
-const ON_CRYPTO = Symbol.for('nicepay-nico.issuer-on-crypto');
+/**
+ * The issuers this copy of the package made, each with its own `verify` and the way to make
+ * it again on other crypto. Private to this module: nothing outside can register an object.
+ */
+const issuers = /* @__PURE__ */ new WeakMap<object, { readonly verify: AccessTokenIssuer['verify']; readonly on: (ops: CryptoOps | undefined) => AccessTokenIssuer }>();
 
 /**
- * `tokens` verified on `ops`: an issuer made by this package (either copy) is re-made on
- * them, with the same secrets and lifetime; anything else is returned as it is. @internal
+ * `tokens` verified on `ops`: an issuer this package made, untouched (its `verify` still its
+ * own), is re-made on them with the same secrets and lifetime; anything else (a wrapper, a
+ * Proxy, an issuer whose `verify` was replaced, a lookup function, an issuer of the other
+ * module copy) is used as it is, so the merchant's own checks always run. @internal
  */
 export function tokensOnCrypto<T>(tokens: T, ops: CryptoOps | undefined): T {
-  const on = typeof tokens === 'object' && tokens !== null ? (tokens as { [ON_CRYPTO]?: unknown })[ON_CRYPTO] : undefined;
-  return typeof on === 'function' ? (on as (ops: CryptoOps | undefined) => T)(ops) : tokens;
+  if (typeof tokens !== 'object' || tokens === null) return tokens;
+  const entry = issuers.get(tokens);
+  if (entry === undefined || (tokens as unknown as AccessTokenIssuer).verify !== entry.verify) return tokens;
+  return entry.on(ops) as T;
 }
 
 /** The issuer of checked options; each secret is named by `nameOf(index)` in messages. */
@@ -217,8 +224,9 @@ function issuerOf(list: readonly unknown[], nameOf: (index: number) => string, t
   };
   // The same issuer on other crypto (same secrets, lifetime and checks), made once per provider.
   const others = new Map<CryptoOps | undefined, AccessTokenIssuer>([[ops, issuer]]);
-  Object.defineProperty(issuer, ON_CRYPTO, {
-    value: (other: CryptoOps | undefined): AccessTokenIssuer => {
+  issuers.set(issuer, {
+    verify: issuer.verify,
+    on: (other) => {
       let made = others.get(other);
       if (made === undefined) {
         made = issuerOf(keys, nameOf, ttlSeconds, fn, other);

@@ -25,7 +25,7 @@ import { readHeaders } from '../protocol/headers.js';
 import { CallObserver, checkOnEvent, fieldOf, reasonOf, withReason, type CallEvent, type CallEventOutcome, type CallEventReason, type CallRecord } from './events.js';
 import { createMemoryClaimStore, type ClaimStore } from './claim-store.js';
 import { tokensOnCrypto } from './token-issuer.js';
-import { cryptoOps } from '../crypto/provider.js';
+import { cryptoOps, type CryptoProvider } from '../crypto/provider.js';
 import { createMemoryIdempotencyStore, type IdempotencyStore } from './idempotency-store.js';
 import {
   CallLifecycle,
@@ -264,7 +264,24 @@ async function merchantCode<T>(what: string, serviceCode: string, f: () => T | P
  * ```
  * @category Inquiry & payment
  */
+/** The options of {@link createTransactionHandler} that the verification reads. */
+const VERIFY_OPTION_KEYS = [
+  'serviceCode', 'clients', 'tokens', 'signature', 'clockSkewSeconds', 'maxBodyBytes', 'maxExternalIdLength', 'requireChannelId', 'channelId', 'minModulusBits',
+] as const satisfies readonly (keyof TransactionVerifyOptions)[];
+
 export function createTransactionHandler<Body extends object = Readonly<Record<string, unknown>>>(options: TransactionHandlerOptions<Body>): TransactionHandler {
+  return transactionHandlerOf(options, undefined);
+}
+
+/**
+ * {@link createTransactionHandler} with the crypto used when `options.crypto` is not given
+ * (the adapters' `nodeCrypto`), without copying `options` (a copy would lose inherited
+ * options and getters). @internal
+ */
+export function transactionHandlerOf<Body extends object = Readonly<Record<string, unknown>>>(
+  options: TransactionHandlerOptions<Body>,
+  defaultCrypto: CryptoProvider | undefined,
+): TransactionHandler {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${FN}: options must be an object`);
   const { handle, onError, idempotency } = options;
   const onEvent = checkOnEvent(options.onEvent, FN);
@@ -276,17 +293,21 @@ export function createTransactionHandler<Body extends object = Readonly<Record<s
   formatTimestamp(0, offset); // validates the offset now
   const dayOffset = options.dayOffset ?? '+07:00';
   offsetMinutes(dayOffset, `${FN}: dayOffset`);
-  const {
-    handle: _h, now: _n, timestampOffset: _t, onError: _o, onEvent: _e, replayCache: _r, externalIds: _x, dayOffset: _d, idempotency: _i,
-    storeTimeoutMs: _s, pendingTtlSeconds: _p, ...verifyOnly
-  } = options;
-  const verifyOptions: TransactionVerifyOptions = { ...verifyOnly, now: 0 };
+  const crypto = options.crypto ?? defaultCrypto;
+  // The verification's options, read one by one: inherited options and getters (a config
+  // class) count as much as own properties, and nothing else is passed on.
+  const verifyOnly: Record<string, unknown> = {};
+  for (const key of VERIFY_OPTION_KEYS) {
+    const value = (options as unknown as Record<string, unknown>)[key];
+    if (value !== undefined) verifyOnly[key] = value;
+  }
+  const verifyOptions = { ...verifyOnly, now: 0, ...(crypto === undefined ? {} : { crypto }) } as unknown as TransactionVerifyOptions;
   const { serviceCode, skewMs, maxExternalIdLength } = probeOptions(verifyOptions);
   const observer = new CallObserver(FN, 'transaction', serviceCode, onEvent, onError);
   // The merchant's functions the verification calls, guarded: a throw is a 500 whose event says CALLBACK_FAILED.
   const { clients, channelId } = verifyOptions;
   // An issuer of this package verifies on the handler's crypto, as every other check of the call.
-  const tokens = tokensOnCrypto(verifyOptions.tokens, cryptoOps(options.crypto, FN));
+  const tokens = tokensOnCrypto(verifyOptions.tokens, cryptoOps(crypto, FN));
   /** The configured client secrets (of a `clients` map), which an event must never show, whatever header carries them. */
   const clientSecrets = new Set(
     typeof clients === 'object' && clients !== null
