@@ -110,9 +110,9 @@ export function hasNodeCrypto(): boolean {
 }
 
 /**
- * Crypto on the runtime's `node:crypto`: OpenSSL on Node (SHA256withRSA 3-4x faster than
- * pure JavaScript on Node 20, HMAC-SHA512 1.5-2.5x, SHA-256 up to 8x), BoringSSL on Bun and
- * on Cloudflare Workers with the `nodejs_compat` flag (RSA 2.4x and 3.2-3.7x). The default
+ * Crypto on the runtime's `node:crypto`: OpenSSL on Node, BoringSSL on Bun and on Cloudflare
+ * Workers with the `nodejs_compat` flag; SHA256withRSA several times faster than pure
+ * JavaScript there (the measured figures: the README's "Speed and size"). The default
  * of every adapter: `createNodeHandler`, `createNodeTransactionHandler`, the Express
  * middlewares, `fastifyNico`, the Next route handlers and `createFetchHandler` /
  * `createFetchTransactionHandler`; pass it as `crypto` to the core handlers to get the same.

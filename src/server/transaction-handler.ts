@@ -283,6 +283,8 @@ export function transactionHandlerOf<Body extends object = Readonly<Record<strin
   defaultCrypto: CryptoProvider | undefined,
 ): TransactionHandler {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${FN}: options must be an object`);
+  const crypto = options.crypto ?? defaultCrypto;
+  cryptoOps(crypto, FN); // a bad provider is named by this function, before the verification's checks
   const { handle, onError, idempotency } = options;
   const onEvent = checkOnEvent(options.onEvent, FN);
   if (typeof handle !== 'function') throw new TypeError(`${FN}: handle(verified) must be a function returning the response body`);
@@ -293,7 +295,6 @@ export function transactionHandlerOf<Body extends object = Readonly<Record<strin
   formatTimestamp(0, offset); // validates the offset now
   const dayOffset = options.dayOffset ?? '+07:00';
   offsetMinutes(dayOffset, `${FN}: dayOffset`);
-  const crypto = options.crypto ?? defaultCrypto;
   // The verification's options, read one by one: inherited options and getters (a config
   // class) count as much as own properties, and nothing else is passed on.
   const verifyOnly: Record<string, unknown> = {};
