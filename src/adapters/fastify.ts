@@ -57,11 +57,11 @@ export const NICO_PATHS = Object.freeze({
  * @category Adapters
  */
 export type FastifyNicoOptions<Inquiry extends object = Readonly<Record<string, unknown>>, Payment extends object = Readonly<Record<string, unknown>>> = {
-  /** The access-token endpoint (required): options of {@link createAccessTokenHandler}. */
+  /** The access-token endpoint (required): options of {@link nicepay-nico!createAccessTokenHandler | createAccessTokenHandler}. */
   readonly accessToken: AccessTokenHandlerOptions;
-  /** The CVS inquiry endpoint, registered only when given: options of {@link createTransactionHandler}. */
+  /** The CVS inquiry endpoint, registered only when given: options of {@link nicepay-nico!createTransactionHandler | createTransactionHandler}. */
   readonly inquiry?: TransactionHandlerOptions<Inquiry> | undefined;
-  /** The CVS payment endpoint, registered only when given: options of {@link createTransactionHandler}. */
+  /** The CVS payment endpoint, registered only when given: options of {@link nicepay-nico!createTransactionHandler | createTransactionHandler}. */
   readonly payment?: TransactionHandlerOptions<Payment> | undefined;
   /**
    * Paths of the endpoints, each starting with `/`; defaults {@link NICO_PATHS}:
@@ -425,8 +425,8 @@ function twoDigits(serviceCode: string | number): string {
  * elsewhere).
  *
  * @throws {@link !TypeError | TypeError} (as the rejection of `app.register` / `app.ready()`)
- * for bad options: those of {@link createAccessTokenHandler} and
- * {@link createTransactionHandler}, a missing `accessToken`, or a path that does not start
+ * for bad options: those of {@link nicepay-nico!createAccessTokenHandler | createAccessTokenHandler} and
+ * {@link nicepay-nico!createTransactionHandler | createTransactionHandler}, a missing `accessToken`, or a path that does not start
  * with `/`.
  *
  * @example

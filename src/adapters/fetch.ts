@@ -94,7 +94,7 @@ function fetchHandler(endpoint: Endpoint, limit: number): (request: Request, ini
 
 /**
  * Create a Fetch-API access-token endpoint. Options are those of
- * {@link createAccessTokenHandler}; the body is read raw, at most `maxBodyBytes + 1` bytes.
+ * {@link nicepay-nico!createAccessTokenHandler | createAccessTokenHandler}; the body is read raw, at most `maxBodyBytes + 1` bytes.
  * The returned function resolves to the SNAP answer as a `Response` and never rejects.
  *
  * Crypto: `nodeCrypto` unless `options.crypto` says otherwise, that is the runtime's
@@ -102,7 +102,7 @@ function fetchHandler(endpoint: Endpoint, limit: number): (request: Request, ini
  * elsewhere (same verdicts; see "Speed and size" in the README).
  *
  * @throws {@link !TypeError | TypeError} at creation for bad options (see
- * {@link createAccessTokenHandler}).
+ * {@link nicepay-nico!createAccessTokenHandler | createAccessTokenHandler}).
  *
  * @example
  * ```ts
@@ -124,7 +124,7 @@ export function createFetchHandler(options: AccessTokenHandlerOptions): (request
 
 /**
  * Create a Fetch-API endpoint for a call after the token (CVS inquiry or payment); options
- * are those of {@link createTransactionHandler}. The signed path is taken from
+ * are those of {@link nicepay-nico!createTransactionHandler | createTransactionHandler}. The signed path is taken from
  * `init.requestTarget` when given (the target as sent), else from `request.url`, which
  * the runtime may have re-encoded (see {@link FetchCallInit}). The returned function never
  * rejects.
@@ -132,7 +132,7 @@ export function createFetchHandler(options: AccessTokenHandlerOptions): (request
  * Crypto as {@link createFetchHandler}: `nodeCrypto` unless `options.crypto` says otherwise.
  *
  * @throws {@link !TypeError | TypeError} at creation for bad options (see
- * {@link createTransactionHandler}).
+ * {@link nicepay-nico!createTransactionHandler | createTransactionHandler}).
  *
  * @example
  * ```ts

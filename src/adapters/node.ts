@@ -505,7 +505,7 @@ function expressMiddleware(adapter: Adapter): ExpressMiddleware {
 /**
  * A `node:http` request listener for the access-token endpoint:
  * `http.createServer(createNodeHandler(options))`. Options: the endpoint's
- * ({@link createAccessTokenHandler}) and `bodyTimeoutMs` ({@link NodeAdapterOptions}).
+ * ({@link nicepay-nico!createAccessTokenHandler | createAccessTokenHandler}) and `bodyTimeoutMs` ({@link NodeAdapterOptions}).
  * The raw body comes from `req.rawBody`, a raw `req.body` or the stream (see the module).
  * A body parsed without its raw bytes, or a stream read by someone else, is answered
  * `500 / 5007300 General Error` and `onError` gets a {@link RawBodyError}.
@@ -567,7 +567,7 @@ export function createExpressMiddleware(options: AccessTokenHandlerOptions & Nod
 
 /**
  * A `node:http` request listener for a call after the token (CVS inquiry or payment); see
- * {@link createTransactionHandler}. The path passed on includes the query, as it is signed.
+ * {@link nicepay-nico!createTransactionHandler | createTransactionHandler}. The path passed on includes the query, as it is signed.
  * Same raw-body rules as {@link createNodeHandler}; refusals use the endpoint's service code
  * (`500xx00`, `400xx00`).
  *
