@@ -14,10 +14,8 @@ import {
   signSymmetric,
   verifySymmetricSignature,
 } from '../src/index.js';
-import { hmac } from '@noble/hashes/hmac.js';
 import { sha256HexWith } from '../src/protocol/symmetric.js';
 import { CRYPTO_PATHS } from './helpers/crypto-paths.js';
-import { sha512 } from '@noble/hashes/sha2.js';
 
 const readJson = <T>(path: string): T => JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as T;
 
@@ -102,24 +100,6 @@ describe('Wycheproof HMAC-SHA512 (test/vectors/wycheproof/hmac_sha512_test.json)
     for (const group of file.testGroups) {
       for (const t of group.tests) {
         const mac = path.ops.hmac('sha512', new Uint8Array(Buffer.from(t.key, 'hex')))(new Uint8Array(Buffer.from(t.msg, 'hex'))).subarray(0, group.tagSize / 8);
-        const ok = Buffer.from(mac).toString('hex') === t.tag;
-        if (ok !== (t.result === 'valid')) mismatches.push(t.tcId);
-        checked++;
-      }
-    }
-    expect(mismatches).toEqual([]);
-    expect(checked).toBe(file.numberOfTests);
-  });
-
-  it('every case agrees with its expected result', () => {
-    const file = readJson<{ numberOfTests: number; testGroups: Array<{ tagSize: number; tests: Array<{ tcId: number; key: string; msg: string; tag: string; result: string }> }> }>(
-      './vectors/wycheproof/hmac_sha512_test.json',
-    );
-    const mismatches: number[] = [];
-    let checked = 0;
-    for (const group of file.testGroups) {
-      for (const t of group.tests) {
-        const mac = hmac(sha512, Buffer.from(t.key, 'hex'), Buffer.from(t.msg, 'hex')).subarray(0, group.tagSize / 8);
         const ok = Buffer.from(mac).toString('hex') === t.tag;
         if (ok !== (t.result === 'valid')) mismatches.push(t.tcId);
         checked++;
