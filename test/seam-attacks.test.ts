@@ -106,6 +106,45 @@ describe("a merchant's wrapper around a token issuer always runs", () => {
   });
 });
 
+describe("a merchant's wrapper added after the handler was made also runs", () => {
+  it('issuer.verify replaced after createTransactionHandler: the revoked token is refused on both crypto paths, others still pass', async () => {
+    const PATH = '/api/v1.0/cvs/inquiry';
+    for (const crypto of [jsCrypto, nodeCrypto]) {
+      const issuer = createAccessTokenIssuer({ secret: TOKEN_SECRET });
+      const handler = createTransactionHandler({ serviceCode: '47', clients: { [CLIENT]: { clientSecret: SECRET } }, tokens: issuer, crypto, replayCache: false, externalIds: false, handle: () => ({ responseCode: '2004700', responseMessage: 'Successful' }) });
+      const revokedToken = issuer.issue(CLIENT);
+      const goodToken = issuer.issue(CLIENT);
+      const own = issuer.verify;
+      (issuer as { verify: AccessTokenIssuer['verify'] }).verify = (t, ...rest) => (t === revokedToken ? { valid: false, reason: 'BAD_MAC' } : own(t, ...rest));
+      const body = '{"paymentCode":"1"}';
+      const refused = await handler({ method: 'POST', path: PATH, headers: signed(PATH, revokedToken, body, '1'), body });
+      const passed = await handler({ method: 'POST', path: PATH, headers: signed(PATH, goodToken, body, '2', 1), body });
+      expect([crypto.name, refused.status, passed.status]).toEqual([crypto.name, 401, 200]);
+    }
+  });
+});
+
+describe('the provider registry', () => {
+  it("never lets a registered provider's operations be replaced; crypto: null is refused like any non-provider", () => {
+    const shared = (globalThis as unknown as Record<symbol, { register: (p: object, o: unknown) => void; set?: unknown }>)[Symbol.for('nicepay-nico.crypto-providers.v1')];
+    expect(() => shared?.register(nodeCrypto, { rsaSha256: () => true })).toThrow(/registered once/);
+    expect(shared?.set).toBeUndefined();
+    expect(Object.isFrozen(shared)).toBe(true);
+    expect(() => createTransactionHandler({ serviceCode: '47', clients: {}, tokens: createAccessTokenIssuer({ secret: TOKEN_SECRET }), crypto: null as never, handle: () => ({ responseCode: '2004700' }) })).toThrow(/createTransactionHandler: options\.crypto must be jsCrypto/);
+  });
+
+  it('loads, and works, when something else took the registry\'s global name first', async () => {
+    const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    const script = `
+      Object.defineProperty(globalThis, Symbol.for('nicepay-nico.crypto-providers.v1'), { value: 42, configurable: false });
+      const { verifySignature, importPublicKey, jsCrypto } = await import(${JSON.stringify(dist)});
+      const key = importPublicKey(${JSON.stringify(createPublicKeyPem())});
+      console.log(verifySignature(key, 'x', 'A'.repeat(344), { crypto: jsCrypto }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 });
+    expect(stdout.trim()).toBe('false');
+  });
+});
+
 describe('only the package\'s own two providers', () => {
   it('refuses a copy, a Proxy, a derived object and an object carrying the old brand symbol', () => {
     const key = importPublicKey(createPublicKeyPem());

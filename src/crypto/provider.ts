@@ -16,24 +16,65 @@ import type { RsaPublicKey } from './keys.js';
 /** A type-only brand: no object literal type-checks as a provider (the objects do not carry it). */
 declare const providerBrand: unique symbol;
 
+/** What the copies of this package share: providers in, operations out; an entry is never replaced. */
+interface Registry {
+  readonly v: 1;
+  register(provider: object, ops: CryptoOps | null): void;
+  get(provider: unknown): CryptoOps | null | undefined;
+}
+
 /**
  * The providers this package made, with their operations, shared by its ESM and CommonJS
  * copies through one non-writable `globalThis` entry. A provider is recognised by identity,
- * never by its shape: a copy, a Proxy or an object carrying some brand is refused. (Code
- * that writes into this registry is tampering with the library, as patching it would be.)
+ * never by its shape: a copy, a Proxy or a look-alike object is refused, and a registered
+ * provider's operations can never be replaced. This keeps mistakes out, not hostile code:
+ * code running in the process can always change what the library computes with (it can
+ * patch `node:crypto` itself).
  */
 const REGISTRY = Symbol.for('nicepay-nico.crypto-providers.v1');
-let found: WeakMap<object, CryptoOps | null> | undefined;
-function registry(): WeakMap<object, CryptoOps | null> {
+
+function makeRegistry(): Registry {
+  const map = new WeakMap<object, CryptoOps | null>();
+  const has = WeakMap.prototype.has;
+  const get = WeakMap.prototype.get;
+  const set = WeakMap.prototype.set;
+  return Object.freeze({
+    v: 1 as const,
+    register(provider: object, ops: CryptoOps | null): void {
+      if (has.call(map, provider)) throw new TypeError('nicepay-nico: a crypto provider is registered once');
+      set.call(map, provider, ops);
+    },
+    get(provider: unknown): CryptoOps | null | undefined {
+      return typeof provider === 'object' && provider !== null ? (get.call(map, provider) as CryptoOps | null | undefined) : undefined;
+    },
+  });
+}
+
+const isRegistry = (value: unknown): value is Registry =>
+  typeof value === 'object' && value !== null && Object.isFrozen(value) && (value as Registry).v === 1 && typeof (value as Registry).get === 'function' && typeof (value as Registry).register === 'function';
+
+let found: Registry | undefined;
+function registry(): Registry {
   if (found !== undefined) return found;
-  const g = globalThis as unknown as Record<symbol, WeakMap<object, CryptoOps | null> | undefined>;
-  let map = g[REGISTRY];
-  if (!(map instanceof WeakMap)) {
-    map = new WeakMap();
-    Object.defineProperty(globalThis, REGISTRY, { value: map, writable: false, enumerable: false, configurable: false });
+  const g = globalThis as unknown as Record<symbol, unknown>;
+  let shared: unknown;
+  try {
+    shared = g[REGISTRY];
+  } catch {
+    shared = undefined;
   }
-  found = map;
-  return map;
+  if (isRegistry(shared)) {
+    found = shared;
+  } else {
+    found = makeRegistry();
+    try {
+      Object.defineProperty(globalThis, REGISTRY, { value: found, writable: false, enumerable: false, configurable: false });
+    } catch {
+      // The name is taken by something else: this copy keeps its own registry (the other
+      // copy's providers are then refused, by name, rather than anything being trusted).
+    }
+  }
+  return found;
 }
 
 /** The hashes an HMAC is made with here. @internal */
@@ -78,7 +119,7 @@ export interface CryptoProvider {
 /** Make a provider; `null` operations: the library's own pure JavaScript. @internal */
 export function defineCryptoProvider(name: CryptoProvider['name'], ops: CryptoOps | null): CryptoProvider {
   const provider = Object.freeze({ name });
-  registry().set(provider, ops);
+  registry().register(provider, ops);
   return provider as unknown as CryptoProvider;
 }
 
@@ -105,7 +146,7 @@ export const jsCrypto: CryptoProvider = /* @__PURE__ */ defineCryptoProvider('js
  */
 export function cryptoOps(provider: unknown, fn: string): CryptoOps | undefined {
   if (provider === undefined) return undefined;
-  const ops = typeof provider === 'object' && provider !== null ? registry().get(provider) : undefined;
+  const ops = registry().get(provider);
   if (ops === undefined) {
     throw new TypeError(`${fn}: options.crypto must be jsCrypto (exported by nicepay-nico) or nodeCrypto (exported by nicepay-nico/node), got ${kindOf(provider)}`);
   }

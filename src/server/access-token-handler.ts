@@ -297,7 +297,7 @@ export function accessTokenHandlerOf(options: AccessTokenHandlerOptions, default
   const replayStore = checkClaimStore(replayCache, 'replayCache', FN) ?? sharedReplayCache();
   const { timeoutMs, pendingSeconds } = checkTiming(options, FN);
   const lifecycle = new CallLifecycle(timeoutMs, pendingSeconds);
-  const crypto = options.crypto ?? defaultCrypto;
+  const crypto = options.crypto === undefined ? defaultCrypto : options.crypto; // null is refused, as any non-provider
   const ops = cryptoOps(crypto, FN);
   const cryptoOption = { crypto } as { readonly crypto?: CryptoProvider };
   const clock = options.now ?? Date.now;

@@ -152,16 +152,25 @@ export function issuerFromOption(value: unknown, option: string, ttlSeconds: num
 const issuers = /* @__PURE__ */ new WeakMap<object, { readonly verify: AccessTokenIssuer['verify']; readonly on: (ops: CryptoOps | undefined) => AccessTokenIssuer }>();
 
 /**
- * `tokens` verified on `ops`: an issuer this package made, untouched (its `verify` still its
- * own), is re-made on them with the same secrets and lifetime; anything else (a wrapper, a
- * Proxy, an issuer whose `verify` was replaced, a lookup function, an issuer of the other
- * module copy) is used as it is, so the merchant's own checks always run. @internal
+ * `tokens` verified on `ops`: an issuer this package made verifies on them (the same
+ * secrets and lifetime) for as long as its `verify` is still its own, checked on every
+ * call; anything else (a wrapper, a Proxy, an issuer whose `verify` was replaced, before or
+ * after the handler was made, a lookup function, an issuer of the other module copy) is
+ * used as it is, so the merchant's own checks always run. @internal
  */
 export function tokensOnCrypto<T>(tokens: T, ops: CryptoOps | undefined): T {
   if (typeof tokens !== 'object' || tokens === null) return tokens;
   const entry = issuers.get(tokens);
-  if (entry === undefined || (tokens as unknown as AccessTokenIssuer).verify !== entry.verify) return tokens;
-  return entry.on(ops) as T;
+  if (entry === undefined) return tokens;
+  const issuer = tokens as unknown as AccessTokenIssuer;
+  const remade = entry.on(ops);
+  const verifier: Pick<AccessTokenIssuer, 'verify'> = {
+    verify: (token, now, expectedClientKey) => {
+      const current = issuer.verify; // read on every call: a replacement made later counts
+      return current === entry.verify ? remade.verify(token, now, expectedClientKey) : current.call(issuer, token, now, expectedClientKey);
+    },
+  };
+  return verifier as unknown as T;
 }
 
 /** The issuer of checked options; each secret is named by `nameOf(index)` in messages. */

@@ -283,7 +283,7 @@ export function transactionHandlerOf<Body extends object = Readonly<Record<strin
   defaultCrypto: CryptoProvider | undefined,
 ): TransactionHandler {
   if (typeof options !== 'object' || options === null) throw new TypeError(`${FN}: options must be an object`);
-  const crypto = options.crypto ?? defaultCrypto;
+  const crypto = options.crypto === undefined ? defaultCrypto : options.crypto; // null is refused, as any non-provider
   cryptoOps(crypto, FN); // a bad provider is named by this function, before the verification's checks
   const { handle, onError, idempotency } = options;
   const onEvent = checkOnEvent(options.onEvent, FN);
